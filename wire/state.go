@@ -1,0 +1,70 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// HostState is an agent's retained report on Topics.State(host): what it
+// last received and what it has pending. shutdownall -status reads it.
+type HostState struct {
+	V       int       `json:"v"`
+	Host    string    `json:"host"`
+	Groups  []string  `json:"groups,omitempty"`
+	Version string    `json:"version,omitempty"`
+	At      time.Time `json:"at"`
+	// Online is false in the last state an agent publishes before it runs
+	// the power command; Reason then says why it is going away.
+	Online  bool      `json:"online"`
+	Reason  string    `json:"reason,omitempty"`
+	Pending []Pending `json:"pending,omitempty"`
+	Last    *Ack      `json:"last,omitempty"`
+	DryRun  bool      `json:"dry_run,omitempty"`
+}
+
+// Pending is a countdown a host holds.
+type Pending struct {
+	ID       string    `json:"id"`
+	Action   Action    `json:"action"`
+	Reason   string    `json:"reason,omitempty"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// Encode returns the JSON payload of s.
+func (s HostState) Encode() ([]byte, error) {
+	s.V = Version
+	return json.Marshal(s)
+}
+
+// DecodeHostState parses a host state payload.
+func DecodeHostState(payload []byte) (HostState, error) {
+	if len(payload) > MaxPayload {
+		return HostState{}, fmt.Errorf("decode host state: %w", ErrTooLarge)
+	}
+	var s HostState
+	if err := json.Unmarshal(payload, &s); err != nil {
+		return HostState{}, fmt.Errorf("decode host state: %s", jsonProblem(err))
+	}
+	return s, nil
+}
+
+// ParsePresence reads a presence, data or command availability payload.
+// It accepts the Service Manager's True/False and the common spellings
+// true/false, 1/0, online/offline, ON/OFF (any case, surrounding space
+// ignored); anything else is not a presence value.
+func ParsePresence(payload []byte) (present bool, ok bool) {
+	if len(payload) > 16 {
+		return false, false
+	}
+	switch string(bytesLowerTrim(payload)) {
+	case "true", "1", "online", "on", "yes":
+		return true, true
+	case "false", "0", "offline", "off", "no":
+		return false, true
+	}
+	return false, false
+}
+
+func bytesLowerTrim(b []byte) []byte { return bytes.ToLower(bytes.TrimSpace(b)) }

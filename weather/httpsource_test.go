@@ -43,6 +43,17 @@ func httpSourceCases() []httpSourceCase {
 			hostile:    `{"success":true,"error":null,"response":[{"loc":{"lat":"40","long":-105},"ob":{"timestamp":"soon"},"relativeTo":{"distanceKM":"near"}}]}`,
 			secret:     "s3cr3t-xw",
 		},
+		{
+			name: "ecowitt",
+			build: func(t *testing.T, h HTTPConfig) Poller {
+				return mustBuild(t)(NewEcowitt(EcowittConfig{HTTP: h, Now: func() time.Time { return t0 }}))
+			},
+			ok:         "ecowitt-livedata.json",
+			errStatus:  401,
+			errFixture: "ecowitt-unauthorized.txt",
+			errText:    "login required",
+			hostile:    `{"lightning":[{"distance":8,"timestamp":["07/15/2026"],"count":14}]}`,
+		},
 	}
 }
 

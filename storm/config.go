@@ -1,0 +1,113 @@
+package storm
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// BlindPolicy says what to do when no trigger-capable source can see.
+type BlindPolicy string
+
+const (
+	// BlindHold keeps the current phase and warns loudly; no automatic shutdown.
+	BlindHold BlindPolicy = "hold"
+	// BlindShutdown starts a countdown, once per storm, when every
+	// trigger-capable source is blind, failing or silent.
+	BlindShutdown BlindPolicy = "shutdown"
+)
+
+// Config holds the storm rules. Start from DefaultConfig and change fields;
+// NewEngine rejects a Config that does not pass Validate.
+type Config struct {
+	// ShutdownRadiusKM is the trigger radius; a strike counts as inside only
+	// when it is strictly closer than this.
+	ShutdownRadiusKM float64
+	// WatchRadiusKM is the warning radius; it must not be smaller than ShutdownRadiusKM.
+	WatchRadiusKM float64
+	// Grace is the countdown from the SHUTDOWN to the hosts powering down.
+	Grace time.Duration
+	// AllClear is how long after the last strike inside the shutdown radius the
+	// storm is over; each new strike inside restarts it. The watch ends the
+	// same time after the last strike inside the watch radius.
+	AllClear time.Duration
+	// HoldAfterCancel is how long a cancel holds off a new countdown, unless
+	// lightning comes closer than the nearest strike seen when it was
+	// cancelled. Zero means no hold.
+	HoldAfterCancel time.Duration
+	// ContextTriggers names context sources (forecasts, alerts) whose
+	// thunderstorm signals and strikes may start a countdown. By default
+	// context sources only arm the watch.
+	ContextTriggers []string
+	// SilentAfter is how long a source may go without a report or an error
+	// before it counts as silent.
+	SilentAfter time.Duration
+	// SilentAfterBySource overrides SilentAfter for named sources.
+	SilentAfterBySource map[string]time.Duration
+	// FailAfter is how many errors in a row make a source count as failing;
+	// fewer are treated as a passing hiccup.
+	FailAfter int
+	// BlindPolicy says what to do when every trigger-capable source is blind,
+	// failing or silent.
+	BlindPolicy BlindPolicy
+	// CancelTopic is named in reason texts so a person knows how to stop a countdown.
+	CancelTopic string
+}
+
+// DefaultConfig returns the lightning-safety defaults: 16 km to shut down,
+// 40 km to watch, a 5 minute grace and the 30 minute all clear.
+func DefaultConfig() Config {
+	return Config{
+		ShutdownRadiusKM: 16,
+		WatchRadiusKM:    40,
+		Grace:            5 * time.Minute,
+		AllClear:         30 * time.Minute,
+		HoldAfterCancel:  30 * time.Minute,
+		SilentAfter:      10 * time.Minute,
+		FailAfter:        3,
+		BlindPolicy:      BlindHold,
+		CancelTopic:      "CANCEL",
+	}
+}
+
+// Validate reports the first field that makes no sense, by name.
+func (c Config) Validate() error {
+	switch {
+	case !(c.ShutdownRadiusKM > 0) || math.IsInf(c.ShutdownRadiusKM, 0):
+		return fmt.Errorf("ShutdownRadiusKM %v: must be a positive distance", c.ShutdownRadiusKM)
+	case !(c.WatchRadiusKM >= c.ShutdownRadiusKM) || math.IsInf(c.WatchRadiusKM, 0):
+		return fmt.Errorf("WatchRadiusKM %v: must be at least ShutdownRadiusKM (%v)", c.WatchRadiusKM, c.ShutdownRadiusKM)
+	case c.Grace < 0:
+		return fmt.Errorf("Grace %v: must not be negative", c.Grace)
+	case c.AllClear <= 0:
+		return fmt.Errorf("AllClear %v: must be positive", c.AllClear)
+	case c.HoldAfterCancel < 0:
+		return fmt.Errorf("HoldAfterCancel %v: must not be negative", c.HoldAfterCancel)
+	case c.SilentAfter <= 0:
+		return fmt.Errorf("SilentAfter %v: must be positive", c.SilentAfter)
+	case c.FailAfter < 1:
+		return fmt.Errorf("FailAfter %d: must be at least 1", c.FailAfter)
+	case c.BlindPolicy != BlindHold && c.BlindPolicy != BlindShutdown:
+		return fmt.Errorf("BlindPolicy %q: must be %q or %q", c.BlindPolicy, BlindHold, BlindShutdown)
+	case c.CancelTopic == "":
+		return fmt.Errorf("CancelTopic: must not be empty")
+	}
+	if i := slices.Index(c.ContextTriggers, ""); i >= 0 {
+		return fmt.Errorf("ContextTriggers[%d]: empty source name", i)
+	}
+	for name, d := range c.SilentAfterBySource {
+		if d <= 0 {
+			return fmt.Errorf("SilentAfterBySource[%q] %v: must be positive", name, d)
+		}
+	}
+	return nil
+}
+
+// silentAfter is the silence limit for one source.
+func (c Config) silentAfter(source string) time.Duration {
+	if d, ok := c.SilentAfterBySource[source]; ok {
+		return d
+	}
+	return c.SilentAfter
+}

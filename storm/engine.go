@@ -1,0 +1,255 @@
+package storm
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/stormguard/stormguard/weather"
+)
+
+// Engine decides what to do about lightning. It is not safe for concurrent
+// use: the runner calls it from one goroutine.
+type Engine struct {
+	cfg   Config
+	st    State
+	start time.Time
+	names []string // registered sources, sorted, so events come in a stable order
+
+	// Per call: the actions so far, the phase at the start, and whether
+	// anything worth persisting changed.
+	out   []Action
+	from  Phase
+	dirty bool
+}
+
+// NewEngine returns an Engine in the clear phase. now is when the daemon
+// started: no source counts as silent before SilentAfter has passed since.
+func NewEngine(cfg Config, now time.Time) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("storm config: %w", err)
+	}
+	return &Engine{
+		cfg:   cfg,
+		start: now,
+		st: State{
+			Phase:   PhaseClear,
+			Trend:   TrendUnknown,
+			Sources: map[string]SourceHealth{},
+			Signals: map[string]Signal{},
+		},
+	}, nil
+}
+
+// Register adds a source so its health counts. Register every source before
+// Restore and before the first Tick; a source registered again keeps its
+// health and takes the new kind.
+func (e *Engine) Register(name string, kind weather.Kind) {
+	h, ok := e.st.Sources[name]
+	if !ok {
+		h.Status = StatusUnknown
+		i, _ := slices.BinarySearch(e.names, name)
+		e.names = slices.Insert(e.names, i, name)
+	}
+	h.Kind = kind.String()
+	h.CanTrigger = kind == weather.Trigger || slices.Contains(e.cfg.ContextTriggers, name)
+	e.st.Sources[name] = h
+}
+
+// State returns a copy of the current state.
+func (e *Engine) State() State { return e.st.clone() }
+
+// Restore resumes a state saved before a restart: phase, deadline, all-clear
+// timer, hold and source health. It sends nothing, so a countdown that was
+// running goes on to its saved deadline without a second SHUTDOWN. Health of
+// sources that are no longer registered is dropped.
+func (e *Engine) Restore(s State) error {
+	if err := s.check(); err != nil {
+		return fmt.Errorf("restore state: %w", err)
+	}
+	st := s.clone()
+	st.Sources = e.st.Sources
+	for name, h := range st.Sources {
+		if old, ok := s.Sources[name]; ok {
+			old.Kind, old.CanTrigger = h.Kind, h.CanTrigger
+			st.Sources[name] = old
+		}
+	}
+	st.Signals = map[string]Signal{}
+	for name, sig := range s.Signals {
+		if h, ok := st.Sources[name]; ok {
+			sig.Triggers = h.CanTrigger
+			st.Signals[name] = sig
+		}
+	}
+	if n := len(st.Recent); n > recentMax {
+		st.Recent = st.Recent[n-recentMax:]
+	}
+	st.Trend = trendOf(st.Recent, e.cfg.AllClear)
+	e.st = st
+	return nil
+}
+
+// Observe takes one report from a source and returns what to do.
+func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
+	e.begin()
+	h, ok := e.st.Sources[r.Source]
+	if !ok {
+		e.event(EventWarn, fmt.Sprintf("report from unregistered source %q ignored", r.Source))
+		return e.end()
+	}
+	h.LastReport = now
+	h.Failures = 0
+	h.ReportedBlind = r.Blind
+	h.Detail = ""
+	if r.Blind {
+		h.Detail = r.Detail
+	}
+	e.st.Sources[r.Source] = h
+
+	var trigger Strike
+	found := false
+	stale := now.Add(-e.cfg.AllClear)
+	for i := range r.Strikes {
+		ws := &r.Strikes[i]
+		if !(ws.DistanceKM < e.cfg.WatchRadiusKM) || ws.DistanceKM < 0 {
+			continue
+		}
+		s := Strike{
+			DistanceKM: ws.DistanceKM, BearingDeg: ws.BearingDeg, HasBearing: ws.HasBearing,
+			Estimate: ws.Estimate, Time: ws.Time, Source: ws.Source,
+		}
+		if s.Time.IsZero() {
+			s.Time = now
+		}
+		if s.Source == "" {
+			s.Source = r.Source
+		}
+		// A strike older than the all clear is over; after an all clear, a
+		// strike from before it belongs to the storm that ended.
+		if s.Time.Before(stale) || (e.st.Phase == PhaseAllClear && s.Time.Before(e.st.Since)) {
+			continue
+		}
+		e.noteStrike(now, s)
+		if s.DistanceKM < e.cfg.ShutdownRadiusKM {
+			e.st.LastStrikeInside = latest(e.st.LastStrikeInside, s.Time)
+			if h.CanTrigger || e.st.Countdowns > 0 {
+				e.st.LastThreat = latest(e.st.LastThreat, s.Time)
+			}
+			if h.CanTrigger && (!found || s.DistanceKM < trigger.DistanceKM) {
+				trigger, found = s, true
+			}
+		}
+	}
+	if found {
+		e.strikeTrigger(now, trigger)
+	}
+	e.noteSignals(now, r)
+	e.evaluate(now)
+	return e.end()
+}
+
+// SourceFailed records a failed poll or a broken stream. A source not yet
+// registered is registered with kind.
+func (e *Engine) SourceFailed(now time.Time, source string, kind weather.Kind, err error) []Action {
+	e.begin()
+	if _, ok := e.st.Sources[source]; !ok {
+		e.Register(source, kind)
+		e.dirty = true
+	}
+	h := e.st.Sources[source]
+	h.Failures++
+	h.LastErrorAt = now
+	h.LastError = "unknown error"
+	if err != nil {
+		h.LastError = err.Error()
+	}
+	e.st.Sources[source] = h
+	e.evaluate(now)
+	return e.end()
+}
+
+// Tick notices what time alone changes: a deadline passing, the all clear,
+// the end of a watch or a hold, a source going silent. Call it every few seconds.
+func (e *Engine) Tick(now time.Time) []Action {
+	e.begin()
+	e.evaluate(now)
+	return e.end()
+}
+
+// Cancel stops a countdown (or a shutdown still under way) and holds off a
+// new one for HoldAfterCancel unless lightning comes closer. by names who
+// cancelled, for the announcement.
+func (e *Engine) Cancel(now time.Time, by string) []Action {
+	e.begin()
+	e.evaluate(now)
+	if e.st.Phase != PhaseCountdown && e.st.Phase != PhaseShutdown {
+		e.event(EventInfo, fmt.Sprintf("cancel from %s: no countdown running (phase %s)", by, e.st.Phase))
+		return e.end()
+	}
+	nearest := e.cfg.ShutdownRadiusKM
+	if e.st.Nearest != nil && e.st.Nearest.DistanceKM < nearest {
+		nearest = e.st.Nearest.DistanceKM
+	}
+	e.st.Deadline = time.Time{}
+	e.st.CancelledBy = by
+	e.setPhase(now, PhaseWatch)
+	text := fmt.Sprintf("countdown for %s cancelled by %s", e.st.StormID, by)
+	if e.cfg.HoldAfterCancel > 0 {
+		e.st.HoldUntil = now.Add(e.cfg.HoldAfterCancel)
+		e.st.HoldNearestKM = nearest
+		text += fmt.Sprintf("; no new countdown until %s unless lightning comes closer than %.1f km",
+			clock(e.st.HoldUntil), nearest)
+	}
+	e.emit(Cancelled{StormID: e.st.StormID, By: by, HoldUntil: e.st.HoldUntil, Reason: text})
+	return e.end()
+}
+
+func (e *Engine) begin() {
+	e.out, e.from, e.dirty = nil, e.st.Phase, false
+}
+
+func (e *Engine) end() []Action {
+	if e.dirty {
+		e.emit(StateChanged{From: e.from, To: e.st.Phase, State: e.st.clone()})
+	}
+	out := e.out
+	e.out = nil
+	return out
+}
+
+func (e *Engine) emit(a Action) { e.out = append(e.out, a) }
+
+func (e *Engine) event(kind EventKind, msg string) { e.emit(Event{Kind: kind, Message: msg}) }
+
+func (e *Engine) setPhase(now time.Time, p Phase) {
+	if e.st.Phase != p {
+		e.st.Phase, e.st.Since = p, now
+	}
+	e.dirty = true
+}
+
+// newStorm forgets the last storm and starts a watch.
+func (e *Engine) newStorm(now time.Time) {
+	prev := e.st.StormID
+	base := "storm-" + now.UTC().Format("20060102T150405Z")
+	id := base
+	for n := 2; id == prev; n++ {
+		id = base + "-" + strconv.Itoa(n)
+	}
+	e.resetStorm()
+	e.st.StormID = id
+	e.setPhase(now, PhaseWatch)
+}
+
+// resetStorm clears everything that belongs to one storm.
+func (e *Engine) resetStorm() {
+	keep := e.st
+	e.st = State{
+		Phase: keep.Phase, Since: keep.Since, Trend: TrendUnknown,
+		Blind: keep.Blind, BlindText: keep.BlindText, SeeingSince: keep.SeeingSince,
+		Sources: keep.Sources, Signals: keep.Signals, Recent: keep.Recent[:0],
+	}
+	e.dirty = true
+}

@@ -188,4 +188,3 @@ func TestMutualTLSWithMosquitto(t *testing.T) {
 		t.Errorf("LoadTLS on a missing dir = %v, want an error naming %s", err, CAFile)
 	}
 }
-

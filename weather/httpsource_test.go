@@ -54,6 +54,40 @@ func httpSourceCases() []httpSourceCase {
 			errText:    "login required",
 			hostile:    `{"lightning":[{"distance":8,"timestamp":["07/15/2026"],"count":14}]}`,
 		},
+		{
+			name: "openmeteo",
+			build: func(t *testing.T, h HTTPConfig) Poller {
+				return mustBuild(t)(NewOpenMeteo(OpenMeteoConfig{HTTP: h, Site: fixtureSite}))
+			},
+			ok:         "openmeteo-forecast.json",
+			errStatus:  400,
+			errFixture: "openmeteo-error.json",
+			errText:    "Latitude must be in range",
+			hostile:    `{"current":{"time":20,"interval":"900","weather_code":"95"}}`,
+		},
+		{
+			name: "openweathermap",
+			build: func(t *testing.T, h HTTPConfig) Poller {
+				return mustBuild(t)(NewOpenWeatherMap(OpenWeatherMapConfig{HTTP: h, Site: fixtureSite, APIKey: "k3y-owm"}))
+			},
+			ok:         "owm-onecall.json",
+			errStatus:  401,
+			errFixture: "owm-error.json",
+			errText:    "Invalid API key",
+			hostile:    `{"current":{"dt":"now","weather":{"id":"211"}},"alerts":[{"event":7}]}`,
+			secret:     "k3y-owm",
+		},
+		{
+			name: "nws",
+			build: func(t *testing.T, h HTTPConfig) Poller {
+				return mustBuild(t)(NewNWS(NWSConfig{HTTP: h, Site: fixtureSite}))
+			},
+			ok:         "nws-alerts-active.json",
+			errStatus:  400,
+			errFixture: "nws-error.json",
+			errText:    "Invalid Parameter",
+			hostile:    `{"features":[{"properties":{"event":5,"ends":"tomorrow","references":"none"}}]}`,
+		},
 	}
 }
 

@@ -69,11 +69,13 @@ type Event struct {
 // Text returns the message.
 func (e Event) Text() string { return e.Message }
 
-// StateChanged says the State worth persisting and publishing has changed.
-// It comes last in the actions of a call.
+// StateChanged says the State worth persisting and publishing has changed;
+// Engine.State gives the snapshot. It comes last in the actions of a call.
+// Not every report changes the state: a strike outside the watch radius or a
+// report that only shows a source is alive does not, so a long quiet feed
+// costs no writes.
 type StateChanged struct {
 	From, To Phase
-	State    State
 }
 
 // Text describes the phase change.

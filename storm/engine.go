@@ -212,7 +212,7 @@ func (e *Engine) begin() {
 
 func (e *Engine) end() []Action {
 	if e.dirty {
-		e.emit(StateChanged{From: e.from, To: e.st.Phase, State: e.st.clone()})
+		e.emit(StateChanged{From: e.from, To: e.st.Phase})
 	}
 	out := e.out
 	e.out = nil

@@ -52,6 +52,7 @@ type Record struct {
 	Duplicate  bool   `json:"dup,omitempty"`
 	// Decision and outcome fields.
 	State    wire.AckState `json:"state,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
 	Detail   string        `json:"detail,omitempty"`
 	Deadline time.Time     `json:"deadline,omitzero"`
 	// Ref is the Seq of the received record a decision is about.

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/stormguard/stormguard/agent"
+	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/keys"
+)
+
+const summary = `agent obeys SHUTDOWN, REBOOT and CANCEL from the MQTT broker on this host.
+It journals every message (text kept) under -state-dir before acting, runs the
+power command without a shell, never obeys a retained or repeated command, and
+reports acks and presence. A command with a deadline is counted down and can be
+cancelled from anywhere.`
+
+type settings struct {
+	cli.Conn      `mapstructure:",squash"`
+	Name          string        `mapstructure:"name"`
+	Groups        []string      `mapstructure:"group"`
+	StateDir      string        `mapstructure:"state-dir"`
+	ShutdownCmd   []string      `mapstructure:"shutdown-cmd"`
+	RebootCmd     []string      `mapstructure:"reboot-cmd"`
+	WarnCmd       []string      `mapstructure:"warn-cmd"`
+	MaxAge        time.Duration `mapstructure:"max-age"`
+	DryRun        bool          `mapstructure:"dry-run"`
+	PublicKeys    []string      `mapstructure:"public-key"`
+	RequireSigned bool          `mapstructure:"require-signed"`
+}
+
+func defaultPowerCmds() (shutdown, reboot, warn string) {
+	switch runtime.GOOS {
+	case "windows":
+		return "shutdown /s /t 0", "shutdown /r /t 0", ""
+	}
+	return "shutdown -h now", "shutdown -r now", "wall"
+}
+
+func defaultStateDir() string {
+	if runtime.GOOS == "windows" {
+		return `C:\ProgramData\stormguard\agent`
+	}
+	return "/var/lib/stormguard-agent"
+}
+
+// load reads the agent's settings from args, the environment and -config.
+func load(args []string, out io.Writer) (agent.Config, error) {
+	l := cli.NewLoader("agent", summary, "[flags]", "STORMGUARD_AGENT", out)
+	fs := l.FS
+	cli.AddConnFlags(fs, 1)
+	host, _ := os.Hostname()
+	sd, rb, wall := defaultPowerCmds()
+	fs.String("name", host, "this host's `name` in topics")
+	fs.Var(new(cli.StringList), "group", "a `group` this host belongs to (SHUTDOWN/group/NAME); repeatable")
+	fs.String("state-dir", defaultStateDir(), "`directory` for the journal and the MQTT session store")
+	fs.String("shutdown-cmd", sd, "power-off `argv`, split on white space, run without a shell (a list in the config file)")
+	fs.String("reboot-cmd", rb, "reboot `argv`, split on white space, run without a shell")
+	fs.String("warn-cmd", wall, "`argv` that gets a warning for logged-in users on its standard input; empty for none")
+	fs.Duration("max-age", 5*time.Minute, "oldest command still obeyed, counted from its deadline or issue time")
+	fs.Bool("dry-run", false, "journal and ack what would run, run nothing")
+	fs.Var(new(cli.StringList), "public-key", "Ed25519 public key `file` that signed commands are checked against; repeatable")
+	fs.Bool("require-signed", false, "reject commands that are not signed by a -public-key (plain text included)")
+	var s settings
+	if _, err := l.Load(args, &s); err != nil {
+		return agent.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return agent.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	pub, err := keys.LoadPublic(s.PublicKeys)
+	if err != nil {
+		return agent.Config{}, fmt.Errorf("public-key: %w", err)
+	}
+	m, err := s.Conn.MQTT("stormguard-agent-" + s.Name)
+	if err != nil {
+		return agent.Config{}, err
+	}
+	cfg := agent.Config{
+		Policy: agent.Policy{Host: s.Name, Groups: s.Groups, Topics: s.Topics(), MaxAge: s.MaxAge,
+			Keys: pub, RequireSigned: s.RequireSigned},
+		MQTT: m, QoS: byte(s.QoS), StateDir: s.StateDir,
+		ShutdownCmd: s.ShutdownCmd, RebootCmd: s.RebootCmd, WarnCmd: s.WarnCmd,
+		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose),
+	}
+	return cfg, cfg.Validate()
+}
+
+// Run loads the settings and serves until ctx ends.
+func Run(ctx context.Context, args []string) error {
+	cfg, err := load(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}

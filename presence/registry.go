@@ -1,0 +1,264 @@
+package presence
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unique"
+
+	"github.com/stormguard/stormguard/wire"
+)
+
+// Default limits. They bound the memory a flood of made-up names can take.
+const (
+	DefaultMaxResources = 100_000
+	DefaultMaxTopics    = 1024
+)
+
+// Errors Observe returns for a message it did not act on. A caller logs
+// ErrTopic quietly (it is not part of the contract) and the others loudly.
+var (
+	ErrTopic   = errors.New("not a presence, data or command availability topic")
+	ErrPayload = errors.New("not a presence value")
+	ErrFull    = errors.New("limit reached")
+)
+
+// Config sets up a Registry. The zero value works.
+type Config struct {
+	// Topics builds and parses the topic names (with the prefix, if any).
+	Topics wire.Topics
+	// MaxResources caps how many resources are tracked; default DefaultMaxResources.
+	MaxResources int
+	// MaxTopics caps the data and command topics of one resource; default DefaultMaxTopics.
+	MaxTopics int
+	// Now stamps state changes; default time.Now.
+	Now func() time.Time
+}
+
+// Validate reports the first bad setting.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxResources < 0:
+		return fmt.Errorf("max resources: %d is negative", c.MaxResources)
+	case c.MaxTopics < 0:
+		return fmt.Errorf("max topics: %d is negative", c.MaxTopics)
+	}
+	return nil
+}
+
+// Publish is a message the Registry asks the caller to send: always the
+// payload False on a data or command topic.
+type Publish struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+	// What names the topic, for logs.
+	What wire.Availability
+}
+
+// Registry is the picture of the network. It is safe for concurrent use.
+type Registry struct {
+	cfg Config
+	mu  sync.Mutex
+	res map[string]*resource
+}
+
+// resource is kept small: the benchmark size is 10,000 of them.
+type resource struct {
+	state    State
+	retained bool  // the state came from a retained message
+	since    int64 // unix nanoseconds of the last state change
+	items    []item
+}
+
+// item is one announced topic in 16 bytes: names like "shutdown" repeat
+// across the fleet, so they are interned.
+type item struct {
+	name unique.Handle[string]
+	bits uint8
+}
+
+const (
+	bitCommand   uint8 = 1 << iota // a command topic, else data
+	bitAvailable                   // last value seen (or sent) was True
+	bitRetained                    // seen as a retained message at least once
+)
+
+func (it item) has(b uint8) bool { return it.bits&b != 0 }
+
+func (it *item) set(b uint8, on bool) {
+	if on {
+		it.bits |= b
+	} else {
+		it.bits &^= b
+	}
+}
+
+func (it item) kind() wire.AvailabilityKind {
+	if it.has(bitCommand) {
+		return wire.CommandKind
+	}
+	return wire.DataKind
+}
+
+// New returns an empty Registry.
+func New(cfg Config) (*Registry, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxResources == 0 {
+		cfg.MaxResources = DefaultMaxResources
+	}
+	if cfg.MaxTopics == 0 {
+		cfg.MaxTopics = DefaultMaxTopics
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Registry{cfg: cfg, res: make(map[string]*resource)}, nil
+}
+
+// Observe records one message from the broker and returns the False
+// messages to publish because of it. retained is the message's retain flag
+// as delivered: true only for a stored message replayed on subscribe.
+//
+// A presence False (the will fired, or the resource said so) returns a
+// False for each of the resource's topics last seen True. A data or command
+// True is recorded; it is answered with a False only when it is a retained
+// leftover of a resource known to be absent. A data or command False, the
+// manager's own echo included, is recorded and returns nothing.
+//
+// A message Observe cannot use returns an error wrapping ErrTopic,
+// ErrPayload or ErrFull, and changes nothing.
+func (r *Registry) Observe(topic string, payload []byte, retained bool) ([]Publish, error) {
+	if res, ok := r.cfg.Topics.ParsePresenceTopic(topic); ok {
+		present, ok := wire.ParsePresence(payload)
+		if !ok {
+			return nil, payloadError(topic, payload)
+		}
+		return r.presence(res, present, retained)
+	}
+	a, ok := r.cfg.Topics.ParseAvailability(topic)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrTopic, quote(topic))
+	}
+	avail, ok := wire.ParsePresence(payload)
+	if !ok {
+		return nil, payloadError(topic, payload)
+	}
+	return r.availability(a, avail, retained)
+}
+
+func (r *Registry) presence(name string, present, retained bool) ([]Publish, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rs, err := r.resource(name)
+	if err != nil {
+		return nil, err
+	}
+	want := Absent
+	if present {
+		want = Present
+	}
+	if rs.state != want {
+		rs.state = want
+		rs.since = r.cfg.Now().UnixNano()
+		rs.retained = retained
+	}
+	if present {
+		return nil, nil
+	}
+	var out []Publish
+	for i := range rs.items {
+		it := &rs.items[i]
+		if it.has(bitAvailable) {
+			it.set(bitAvailable, false)
+			out = append(out, r.publish(name, *it))
+		}
+	}
+	return out, nil
+}
+
+func (r *Registry) availability(a wire.Availability, avail, retained bool) ([]Publish, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rs, err := r.resource(a.Resource)
+	if err != nil {
+		return nil, err
+	}
+	it, err := r.item(rs, a)
+	if err != nil {
+		return nil, err
+	}
+	it.set(bitAvailable, avail)
+	if retained {
+		it.set(bitRetained, true)
+	}
+	// A live True for an absent resource is recorded, not contradicted: the
+	// resource is coming back and its presence True is on its way. A
+	// retained one is a leftover the broker will hand every new subscriber.
+	if avail && retained && rs.state == Absent {
+		it.set(bitAvailable, false)
+		return []Publish{r.publish(a.Resource, *it)}, nil
+	}
+	return nil, nil
+}
+
+// resource finds or adds name; r.mu is held.
+func (r *Registry) resource(name string) (*resource, error) {
+	if rs := r.res[name]; rs != nil {
+		return rs, nil
+	}
+	if len(r.res) >= r.cfg.MaxResources {
+		return nil, fmt.Errorf("%w: %d resources tracked, %s refused", ErrFull, len(r.res), quote(name))
+	}
+	rs := &resource{}
+	r.res[strings.Clone(name)] = rs
+	return rs, nil
+}
+
+// item finds or adds a's topic in rs; r.mu is held.
+func (r *Registry) item(rs *resource, a wire.Availability) (*item, error) {
+	h := unique.Make(a.Name)
+	var bits uint8
+	if a.Kind == wire.CommandKind {
+		bits = bitCommand
+	}
+	for i := range rs.items {
+		if it := &rs.items[i]; it.name == h && it.bits&bitCommand == bits {
+			return it, nil
+		}
+	}
+	if len(rs.items) >= r.cfg.MaxTopics {
+		return nil, fmt.Errorf("%w: resource %s has %d topics, %s refused", ErrFull, quote(a.Resource), len(rs.items), quote(a.Name))
+	}
+	rs.items = append(rs.items, item{name: h, bits: bits})
+	return &rs.items[len(rs.items)-1], nil
+}
+
+func (r *Registry) publish(res string, it item) Publish {
+	a := wire.Availability{Kind: it.kind(), Resource: res, Name: it.name.Value()}
+	return Publish{
+		Topic:    r.cfg.Topics.Availability(a),
+		Payload:  []byte(wire.PresenceFalse),
+		Retained: it.has(bitRetained),
+		What:     a,
+	}
+}
+
+func payloadError(topic string, payload []byte) error {
+	if len(payload) > 64 {
+		return fmt.Errorf("%w on %s: %d bytes", ErrPayload, quote(topic), len(payload))
+	}
+	return fmt.Errorf("%w on %s: %q", ErrPayload, quote(topic), payload)
+}
+
+// quote shows a name from the network safely in a log line.
+func quote(s string) string {
+	if len(s) > 100 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:100], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}

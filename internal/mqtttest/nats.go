@@ -26,6 +26,9 @@ func NATS(t testing.TB) *Broker {
 			NoLog:     true,
 			NoSigs:    true,
 			JetStream: true,
+			// Room for the 1 MiB hostile payloads the tests send; the
+			// default limit is exactly 1 MiB with no room for headers.
+			MaxPayload: 4 << 20,
 			StoreDir:  storeDir,
 			MQTT: server.MQTTOpts{
 				Host:    "127.0.0.1",

@@ -1,0 +1,378 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stormguard/stormguard/journal"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/wire"
+)
+
+var clientSeq atomic.Int64
+
+// host is one agent under test, with a power command that only counts.
+type host struct {
+	t      *testing.T
+	name   string
+	dir    string
+	runs   string
+	cfg    Config
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newHost(t *testing.T, url, name string, mod func(*Config)) *host {
+	t.Helper()
+	dir := t.TempDir()
+	h := &host{t: t, name: name, dir: dir, runs: filepath.Join(dir, "runs.log")}
+	script := filepath.Join(dir, "power.sh")
+	// The reason is never in argv; the script records what it was given.
+	body := fmt.Sprintf("#!/bin/sh\necho \"$STORMGUARD_ACTION $STORMGUARD_COMMAND_ID args=$#\" >> %s\n", h.runs)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = Config{
+		Policy:      Policy{Host: name, Groups: []string{"office"}, MaxAge: time.Minute},
+		MQTT:        mqtt.Config{Brokers: []string{url}},
+		QoS:         1,
+		StateDir:    filepath.Join(dir, "state"),
+		ShutdownCmd: []string{script},
+		RebootCmd:   []string{script},
+	}
+	if mod != nil {
+		mod(&h.cfg)
+	}
+	h.start()
+	return h
+}
+
+func (h *host) start() {
+	h.t.Helper()
+	a, err := New(h.cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- a.Run(ctx) }()
+	h.t.Cleanup(h.stop)
+	select {
+	case <-a.Ready():
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("agent not subscribed within 10s")
+	}
+}
+
+func (h *host) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	if err := <-h.done; err != nil {
+		h.t.Errorf("agent Run: %v", err)
+	}
+	h.cancel = nil
+}
+
+// ran returns the lines the power command wrote: one per execution.
+func (h *host) ran() []string {
+	b, _ := os.ReadFile(h.runs)
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func (h *host) journal() []journal.Record {
+	j, recs, _, err := journal.Open(h.cfg.StateDir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	j.Close()
+	return recs
+}
+
+// watcher is a plain client that publishes commands and collects acks.
+type watcher struct {
+	t    *testing.T
+	c    *mqtt.Client
+	acks chan wire.Ack
+	pres chan string
+	seen []wire.Ack // received but not yet waited for
+}
+
+func newWatcher(t *testing.T, url string) *watcher {
+	t.Helper()
+	w := &watcher{t: t, acks: make(chan wire.Ack, 100), pres: make(chan string, 100)}
+	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: fmt.Sprintf("watch-%d", clientSeq.Add(1)), CleanSession: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Handle(wire.Topics{}.AckFilter(), 1, func(m mqtt.Message) {
+		if a, err := wire.DecodeAck(m.Payload); err == nil {
+			w.acks <- a
+		}
+	})
+	c.Handle("resourceavailable/+/presence", 1, func(m mqtt.Message) {
+		if !m.Retained {
+			w.pres <- m.Topic + " " + string(m.Payload)
+		}
+	})
+	c.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(50 * time.Millisecond) })
+	w.c = c
+	return w
+}
+
+func (w *watcher) publish(topic string, retained bool, payload []byte) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.c.Publish(ctx, topic, 1, retained, payload); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// waitAck waits for an ack from host in state; others are kept for later waits.
+func (w *watcher) waitAck(host string, state wire.AckState) wire.Ack {
+	w.t.Helper()
+	for i, a := range w.seen {
+		if a.Host == host && a.State == state {
+			w.seen = append(w.seen[:i], w.seen[i+1:]...)
+			return a
+		}
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case a := <-w.acks:
+			if a.Host == host && a.State == state {
+				return a
+			}
+			w.seen = append(w.seen, a)
+		case <-deadline:
+			w.t.Fatalf("no %q ack from %s within 10s", state, host)
+		}
+	}
+}
+
+func cmdJSON(t *testing.T, c wire.Command) []byte {
+	t.Helper()
+	if c.IssuedAt.IsZero() {
+		c.IssuedAt = time.Now()
+	}
+	b, err := c.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestAgentWithBrokers(t *testing.T) {
+	mqtttest.Each(t, func(t *testing.T, b *mqtttest.Broker) {
+		t.Run("plain text from a raw client runs once and keeps the text", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			h := newHost(t, b.URL, "nas", nil)
+			w.publish("SHUTDOWN", false, []byte("storm coming; $(reboot) `id` | sh"))
+			w.waitAck("nas", wire.Done)
+			if got := h.ran(); len(got) != 1 || !strings.HasSuffix(got[0], "args=0") {
+				t.Errorf("power command ran %q, want once with no arguments", got)
+			}
+			var kept bool
+			for _, r := range h.journal() {
+				kept = kept || (r.Kind == journal.KindReceived && r.Payload == "storm coming; $(reboot) `id` | sh")
+			}
+			if !kept {
+				t.Error("the message text is not in the journal")
+			}
+		})
+		t.Run("retained command present at start is not obeyed", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			w.publish("REBOOT/pi3", true, []byte("kernel update"))
+			t.Cleanup(func() { w.publish("REBOOT/pi3", true, nil) })
+			h := newHost(t, b.URL, "pi3", nil)
+			a := w.waitAck("pi3", wire.Rejected)
+			if !strings.Contains(a.Detail, "retained") {
+				t.Errorf("rejection detail %q does not say retained", a.Detail)
+			}
+			// A live command after it still works: the agent is up and obeys.
+			w.publish("REBOOT/pi3", false, []byte("now for real"))
+			w.waitAck("pi3", wire.Done)
+			if got := h.ran(); len(got) != 1 {
+				t.Errorf("ran %d times, want 1 (the live command only)", len(got))
+			}
+		})
+		t.Run("replayed command and restart do not run it again", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			h := newHost(t, b.URL, "nas", nil)
+			payload := cmdJSON(t, wire.Command{ID: "c-restart", Action: wire.Shutdown, Reason: "storm"})
+			w.publish("SHUTDOWN", false, payload)
+			w.waitAck("nas", wire.Done)
+			w.publish("SHUTDOWN", false, payload)
+			w.waitAck("nas", wire.Duplicate)
+			h.stop()
+			h.start()
+			w.publish("SHUTDOWN/nas", false, payload)
+			w.waitAck("nas", wire.Duplicate)
+			if got := h.ran(); len(got) != 1 {
+				t.Errorf("ran %d times across a replay and a restart, want 1", len(got))
+			}
+		})
+		t.Run("offline briefly gets the command; past max-age it is expired", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			h := newHost(t, b.URL, "nas", nil)
+			h.stop()
+			w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-fresh", Action: wire.Shutdown}))
+			w.publish("REBOOT", false, cmdJSON(t, wire.Command{ID: "c-old", Action: wire.Reboot, IssuedAt: time.Now().Add(-2 * time.Minute)}))
+			h.start()
+			w.waitAck("nas", wire.Done)
+			e := w.waitAck("nas", wire.Expired)
+			if e.ID != "c-old" {
+				t.Errorf("expired ack for %q, want c-old", e.ID)
+			}
+			if got := h.ran(); len(got) != 1 || !strings.Contains(got[0], "c-fresh") {
+				t.Errorf("ran %q, want only c-fresh", got)
+			}
+		})
+		t.Run("cancel during a countdown", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			h := newHost(t, b.URL, "nas", func(c *Config) {
+				c.WarnCmd = []string{"/bin/sh", "-c", "cat > /dev/null"}
+			})
+			w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-cd", Action: wire.Shutdown, Deadline: time.Now().Add(3 * time.Second)}))
+			w.waitAck("nas", wire.Scheduled)
+			w.publish("CANCEL", false, []byte("false alarm"))
+			a := w.waitAck("nas", wire.Cancelled)
+			if a.ID != "c-cd" && !strings.Contains(a.Detail, "cancelled") {
+				t.Errorf("cancel ack = %+v", a)
+			}
+			// Wait past the old deadline: the countdown's own timer must not fire.
+			probe := cmdJSON(t, wire.Command{ID: "c-probe", Action: wire.Reboot, Deadline: time.Now().Add(3500 * time.Millisecond)})
+			w.publish("REBOOT", false, probe)
+			w.waitAck("nas", wire.Done)
+			if got := h.ran(); len(got) != 1 || !strings.Contains(got[0], "c-probe") {
+				t.Errorf("ran %q, want only the probe after the cancelled countdown", got)
+			}
+		})
+		t.Run("bad payloads are rejected and the agent stays up", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			h := newHost(t, b.URL, "nas", nil)
+			for _, p := range [][]byte{
+				{0xde, 0xad, 0xbe, 0xef, 0x00},
+				[]byte(strings.Repeat("A", 1<<20)),
+				[]byte(`{"v":1,"id":42,"issued_at":"yesterday"}`),
+				[]byte(`{"v":1,"id":"x","issued_at":"2026-01-01T00:00:00Z","exec":"rm -rf /"}`),
+				[]byte(`{"v":1,"id":"x","issued_at":`),
+			} {
+				w.publish("SHUTDOWN", false, p)
+				w.waitAck("nas", wire.Rejected)
+			}
+			w.publish("SHUTDOWN", false, []byte("still listening?"))
+			w.waitAck("nas", wire.Done)
+			if got := h.ran(); len(got) != 1 {
+				t.Errorf("ran %d times, want 1 (only the good command)", len(got))
+			}
+		})
+		t.Run("last will and clean presence", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			proxy := mqtttest.NewProxy(t, b)
+			newHost(t, proxy.URL, "tub", nil)
+			proxy.Down()
+			deadline := time.After(10 * time.Second)
+			for {
+				select {
+				case p := <-w.pres:
+					if p == "resourceavailable/tub/presence False" {
+						return
+					}
+				case <-deadline:
+					t.Fatal("no presence False after the agent vanished")
+				}
+			}
+		})
+	})
+}
+
+func TestSignedCommands(t *testing.T) {
+	b := mqtttest.NATS(t)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, otherPriv, _ := ed25519.GenerateKey(nil)
+	w := newWatcher(t, b.URL)
+	h := newHost(t, b.URL, "nas", func(c *Config) { c.Keys = []ed25519.PublicKey{pub}; c.RequireSigned = true })
+
+	good := wire.Command{ID: "s-1", Action: wire.Shutdown, Reason: "storm", IssuedAt: time.Now()}
+	good.Sign(priv)
+	raw := cmdJSON(t, good)
+
+	w.publish("SHUTDOWN", false, []byte("plain text"))
+	w.waitAck("nas", wire.Rejected)
+	forged := wire.Command{ID: "s-2", Action: wire.Shutdown, IssuedAt: time.Now()}
+	forged.Sign(otherPriv)
+	w.publish("SHUTDOWN", false, cmdJSON(t, forged))
+	w.waitAck("nas", wire.Rejected)
+	tampered := good
+	tampered.Reason = "something else"
+	w.publish("SHUTDOWN", false, cmdJSON(t, tampered))
+	w.waitAck("nas", wire.Rejected)
+
+	w.publish("SHUTDOWN", false, raw)
+	w.waitAck("nas", wire.Done)
+	w.publish("SHUTDOWN", false, raw) // a captured command, replayed
+	w.waitAck("nas", wire.Duplicate)
+	if got := h.ran(); len(got) != 1 {
+		t.Errorf("ran %d times, want 1", len(got))
+	}
+}
+
+func TestJournaledButUndecidedIsNotLost(t *testing.T) {
+	b := mqtttest.NATS(t)
+	w := newWatcher(t, b.URL)
+	h := newHost(t, b.URL, "nas", nil)
+	h.stop()
+	// The process stopped right after journaling a message, before deciding.
+	j, _, _, err := journal.Open(h.cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(journal.Record{Kind: journal.KindReceived, Topic: "SHUTDOWN", Payload: "storm", At: time.Now()})
+	j.Close()
+	h.start()
+	w.waitAck("nas", wire.Done)
+	h.stop()
+	h.start()
+	w.publish("SHUTDOWN", false, []byte("storm"))
+	w.waitAck("nas", wire.Duplicate)
+	if got := h.ran(); len(got) != 1 {
+		t.Errorf("ran %d times, want exactly 1", len(got))
+	}
+}
+
+func TestMosquittoRestartWithQueuedCommand(t *testing.T) {
+	b := mqtttest.Mosquitto(t, mqtttest.MosquittoOptions{})
+	w := newWatcher(t, b.URL)
+	h := newHost(t, b.URL, "nas", nil)
+	h.stop()
+	w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-queued", Action: wire.Shutdown}))
+	b.Restart(t)
+	w = newWatcher(t, b.URL)
+	h.start()
+	w.waitAck("nas", wire.Done)
+	if got := h.ran(); len(got) != 1 {
+		t.Errorf("ran %d times, want 1", len(got))
+	}
+}

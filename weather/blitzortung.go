@@ -90,6 +90,9 @@ func (b *Blitzortung) Filters() []string {
 // are retained messages: the relay never retains strikes, so one would be
 // stale. Stream returns nil when ctx ends.
 func (b *Blitzortung) Stream(ctx context.Context, emit func(Report)) error {
+	// Cancelling on return drops the tiles already subscribed if a later one fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	emit = serialEmit(emit)
 	handle := func(topic string, payload []byte, retained bool) {
 		if retained {

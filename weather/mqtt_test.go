@@ -118,7 +118,7 @@ func publish(t testing.TB, c mqtt.Client, topic, payload string, retain bool) {
 	}
 }
 
-// streamer runs a Streamer in the background until the test ends.
+// runStream runs a Streamer in the background until the test ends.
 func runStream(t *testing.T, s Streamer) *collector {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

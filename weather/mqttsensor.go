@@ -104,6 +104,9 @@ func (m *MQTTSensor) Kind() Kind { return Trigger }
 // per strike and per availability change until ctx is done. It returns nil
 // when ctx ends.
 func (m *MQTTSensor) Stream(ctx context.Context, emit func(Report)) error {
+	// Cancelling on return drops the status subscription if the distance one fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	emit = serialEmit(emit)
 	if m.cfg.StatusTopic != "-" {
 		err := m.cfg.Subscriber.Subscribe(ctx, m.cfg.StatusTopic, 1, func(_ string, payload []byte, retained bool) {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
-	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/wire"
 )
 

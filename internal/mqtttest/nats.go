@@ -29,7 +29,7 @@ func NATS(t testing.TB) *Broker {
 			// Room for the 1 MiB hostile payloads the tests send; the
 			// default limit is exactly 1 MiB with no room for headers.
 			MaxPayload: 4 << 20,
-			StoreDir:  storeDir,
+			StoreDir:   storeDir,
 			MQTT: server.MQTTOpts{
 				Host:    "127.0.0.1",
 				Port:    port,

@@ -15,6 +15,7 @@ import (
 const (
 	DefaultMaxResources = 100_000
 	DefaultMaxTopics    = 1024
+	DefaultGrace        = time.Second
 )
 
 // Errors Observe returns for a message it did not act on. A caller logs
@@ -33,6 +34,10 @@ type Config struct {
 	MaxResources int
 	// MaxTopics caps the data and command topics of one resource; default DefaultMaxTopics.
 	MaxTopics int
+	// Grace is how long a live True announced by an absent resource waits
+	// for the resource's presence True before Sweep answers it with False;
+	// default DefaultGrace. See Sweep.
+	Grace time.Duration
 	// Now stamps state changes; default time.Now.
 	Now func() time.Time
 }
@@ -44,6 +49,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max resources: %d is negative", c.MaxResources)
 	case c.MaxTopics < 0:
 		return fmt.Errorf("max topics: %d is negative", c.MaxTopics)
+	case c.Grace < 0:
+		return fmt.Errorf("grace: %v is negative", c.Grace)
 	}
 	return nil
 }
@@ -63,6 +70,9 @@ type Registry struct {
 	cfg Config
 	mu  sync.Mutex
 	res map[string]*resource
+	// orphans are absent resources holding a live True that may have
+	// overtaken their departure; Sweep settles them.
+	orphans map[string]struct{}
 }
 
 // resource is kept small: the benchmark size is 10,000 of them.
@@ -70,6 +80,7 @@ type resource struct {
 	state    State
 	retained bool  // the state came from a retained message
 	since    int64 // unix nanoseconds of the last state change
+	orphanAt int64 // unix nanoseconds of the first live True while absent; 0 if none
 	items    []item
 }
 
@@ -114,10 +125,13 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.MaxTopics == 0 {
 		cfg.MaxTopics = DefaultMaxTopics
 	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Registry{cfg: cfg, res: make(map[string]*resource)}, nil
+	return &Registry{cfg: cfg, res: make(map[string]*resource), orphans: make(map[string]struct{})}, nil
 }
 
 // Observe records one message from the broker and returns the False
@@ -126,9 +140,10 @@ func New(cfg Config) (*Registry, error) {
 //
 // A presence False (the will fired, or the resource said so) returns a
 // False for each of the resource's topics last seen True. A data or command
-// True is recorded; it is answered with a False only when it is a retained
-// leftover of a resource known to be absent. A data or command False, the
-// manager's own echo included, is recorded and returns nothing.
+// True is recorded; when the resource is known to be absent, a retained one
+// (a leftover the broker hands every new subscriber) is answered with a
+// False at once, and a live one is left to Sweep. A data or command False,
+// the manager's own echo included, is recorded and returns nothing.
 //
 // A message Observe cannot use returns an error wrapping ErrTopic,
 // ErrPayload or ErrFull, and changes nothing.
@@ -167,6 +182,10 @@ func (r *Registry) presence(name string, present, retained bool) ([]Publish, err
 		rs.since = r.cfg.Now().UnixNano()
 		rs.retained = retained
 	}
+	if rs.orphanAt != 0 {
+		rs.orphanAt = 0
+		delete(r.orphans, name)
+	}
 	if present {
 		return nil, nil
 	}
@@ -196,14 +215,51 @@ func (r *Registry) availability(a wire.Availability, avail, retained bool) ([]Pu
 	if retained {
 		it.set(bitRetained, true)
 	}
-	// A live True for an absent resource is recorded, not contradicted: the
-	// resource is coming back and its presence True is on its way. A
-	// retained one is a leftover the broker will hand every new subscriber.
-	if avail && retained && rs.state == Absent {
+	if !avail || rs.state != Absent {
+		return nil, nil
+	}
+	if retained {
 		it.set(bitAvailable, false)
 		return []Publish{r.publish(a.Resource, *it)}, nil
 	}
+	// A live True while absent is either a resource coming back whose
+	// presence True is a moment behind, or an announcement that the
+	// departure overtook on the way in (the mqtt client delivers
+	// concurrently). Sweep tells them apart after Grace.
+	if rs.orphanAt == 0 {
+		rs.orphanAt = r.cfg.Now().UnixNano()
+		r.orphans[a.Resource] = struct{}{}
+	}
 	return nil, nil
+}
+
+// Sweep returns a False for every topic announced True by a resource that
+// has been absent throughout the Grace since the announcement. Call it now
+// and then (every Grace/4 is plenty); it costs nothing when there is
+// nothing to settle.
+func (r *Registry) Sweep() []Publish {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.orphans) == 0 {
+		return nil
+	}
+	cutoff := r.cfg.Now().Add(-r.cfg.Grace).UnixNano()
+	var out []Publish
+	for name := range r.orphans {
+		rs := r.res[name]
+		if rs.orphanAt > cutoff {
+			continue
+		}
+		rs.orphanAt = 0
+		delete(r.orphans, name)
+		for i := range rs.items {
+			if it := &rs.items[i]; it.has(bitAvailable) {
+				it.set(bitAvailable, false)
+				out = append(out, r.publish(name, *it))
+			}
+		}
+	}
+	return out
 }
 
 // resource finds or adds name; r.mu is held.

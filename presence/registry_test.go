@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stormguard/stormguard/wire"
 )
@@ -109,11 +110,11 @@ func TestObserve(t *testing.T) {
 			},
 		},
 		{
-			name: "started late: present resource is left alone",
+			name:  "started late: present resource is left alone",
 			steps: []step{kept(fooBar, "True"), kept(fooP, "True"), kept(fooBaz, "True")},
 		},
 		{
-			name: "live announcement while absent waits for the next will",
+			name: "live announcement while absent is left to Sweep",
 			steps: []step{
 				live(fooP, "False"),
 				live(fooBar, "True"),
@@ -299,5 +300,82 @@ func TestConcurrentObserve(t *testing.T) {
 	}
 	if got := r.View().Count(Absent); got != 40 {
 		t.Errorf("%d resources absent, want 40", got)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	t0 := time.Date(2026, 7, 15, 19, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		after time.Duration // clock moved on before Sweep
+		want  []string
+	}{
+		{
+			name: "announcement overtaken by the departure is answered after the grace",
+			steps: []step{
+				live(fooP, "True"), live(fooBar, "True"),
+				live(fooP, "False", fooBar+" False"),
+				live(fooBaz, "True"),
+			},
+			after: time.Second,
+			want:  []string{fooBaz + " False"},
+		},
+		{
+			name: "not before the grace is over",
+			steps: []step{
+				live(fooP, "False"), live(fooBaz, "True"),
+			},
+			after: time.Second - time.Nanosecond,
+		},
+		{
+			name: "a resource coming back keeps its announcement",
+			steps: []step{
+				live(fooP, "False"),
+				live(fooBar, "True"), // its presence True is a moment behind
+				live(fooP, "True"),
+			},
+			after: time.Hour,
+		},
+		{
+			name: "a later departure settles it at once",
+			steps: []step{
+				live(fooP, "False"), live(fooBar, "True"),
+				live(fooP, "False", fooBar+" False"),
+			},
+			after: time.Hour,
+		},
+		{
+			name: "unknown resources are not touched",
+			steps: []step{
+				live(fooBar, "True"),
+			},
+			after: time.Hour,
+		},
+		{
+			name:  "nothing to do",
+			after: time.Hour,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{t: t0}
+			r, _ := New(Config{Now: c.now})
+			for i, s := range tc.steps {
+				pubs, err := r.Observe(s.topic, []byte(s.payload), s.retained)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := render(pubs); !slices.Equal(got, s.want) {
+					t.Fatalf("step %d: published %q, want %q", i, got, s.want)
+				}
+			}
+			c.t = c.t.Add(tc.after)
+			if got := render(r.Sweep()); !slices.Equal(got, tc.want) {
+				t.Errorf("Sweep after %v = %q, want %q", tc.after, got, tc.want)
+			}
+			if got := r.Sweep(); len(got) != 0 {
+				t.Errorf("second Sweep = %q, want nothing", render(got))
+			}
+		})
 	}
 }

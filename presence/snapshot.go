@@ -107,6 +107,7 @@ func (r *Registry) Load(rd io.Reader) error {
 	}
 	r.mu.Lock()
 	r.res = fresh.res
+	r.orphans = fresh.orphans
 	r.mu.Unlock()
 	return nil
 }

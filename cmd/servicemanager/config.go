@@ -1,0 +1,102 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/wire"
+)
+
+// Config is everything the manager reads from its command line,
+// environment (STORMGUARD_SERVICEMANAGER_*) and config file.
+type Config struct {
+	cli.Conn `mapstructure:",squash"`
+	// Name is the manager's own resource name on the network.
+	Name string `mapstructure:"name"`
+	// ClientID is its MQTT client id; default servicemanager-<hostname>.
+	ClientID string `mapstructure:"client-id"`
+	// State is a file that keeps the picture across restarts; empty keeps none.
+	State string `mapstructure:"state"`
+}
+
+// Validate reports the first bad setting, naming its flag.
+func (c Config) Validate() error {
+	if err := c.Conn.Validate(); err != nil {
+		return err
+	}
+	if err := wire.ValidName(c.Name); err != nil {
+		return fmt.Errorf("name: %w", err)
+	}
+	return nil
+}
+
+// usageHead is the issue's own help text; the shared flags follow it.
+const usageHead = `usage: servicemanager [-h] [-v] [-version] [-host HOST] [-port PORT] [-cert CERT] [-qos {0,1,2}]
+
+Tracks which resources are online from resourceavailable/<res>/presence (True
+when a resource starts, False from its last will) and, when a resource's
+presence turns False, publishes False on every dataavailable/<res>/<x> and
+commandavailable/<res>/<y> topic it had announced.
+
+  -h            show this help message and exit
+  -v            increase verbosity; repeatable
+  -version      print the version and exit
+  -host HOST    broker host name (default localhost)
+  -port PORT    broker port (default 1883)
+  -cert CERT    directory of certificate files; without it, no TLS
+  -qos {0,1,2}  MQTT quality of service (default 0)
+
+more flags:
+`
+
+var headFlags = map[string]bool{"h": true, "v": true, "version": true, "host": true, "port": true, "cert": true, "qos": true}
+
+// loadConfig reads the settings; it returns cli.ErrHelp or cli.ErrVersion
+// when it has printed what was asked for.
+// Help and the version go to stdout, mistakes to stderr.
+func loadConfig(args []string, stdout, stderr io.Writer) (Config, error) {
+	l := cli.NewLoader("servicemanager", "", "", "STORMGUARD_SERVICEMANAGER", stdout)
+	l.FS.SetOutput(stderr)
+	cli.AddConnFlags(l.FS, 0)
+	l.FS.String("name", "servicemanager", "the manager's own resource `name` on resourceavailable/<name>/presence")
+	l.FS.String("client-id", "", "MQTT client `id` (default servicemanager-<hostname>)")
+	l.FS.String("state", "", "keep the picture in this `file` across restarts (topics announced without the retain flag are otherwise forgotten)")
+	l.FS.Usage = func() { usage(l.FS, stdout) }
+	var cfg Config
+	rest, err := l.Load(args, &cfg)
+	if err != nil {
+		return Config{}, usageError(err)
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "servicemanager takes no arguments, got %q\n", rest)
+		return Config{}, usageError(fmt.Errorf("unexpected arguments %q", rest))
+	}
+	if cfg.ClientID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "unknown"
+		}
+		cfg.ClientID = "servicemanager-" + strings.NewReplacer("/", "-", "+", "-", "#", "-").Replace(host)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func usage(fs *flag.FlagSet, out io.Writer) {
+	io.WriteString(out, usageHead)
+	more := flag.NewFlagSet("", flag.ContinueOnError)
+	more.SetOutput(out)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !headFlags[f.Name] {
+			more.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	more.PrintDefaults()
+	io.WriteString(out, "\nEvery flag can also be set in the -config file under its own name, or in the\nenvironment as STORMGUARD_SERVICEMANAGER_<NAME> (upper case, dashes as underscores).\n")
+}

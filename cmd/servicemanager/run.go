@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/presence"
+	"github.com/stormguard/stormguard/wire"
+)
+
+// Main is the program with its outside world made explicit, so tests run
+// it in-process.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Logger, when set, replaces the key=value logger on Stderr.
+	Logger *slog.Logger
+}
+
+// levelTrace logs every message received; it shows with -v -v.
+const levelTrace = slog.LevelDebug - 4
+
+// Run loads the settings from args and runs the manager until ctx ends.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	cfg, err := loadConfig(args, m.Stdout, m.Stderr)
+	if err != nil {
+		return err
+	}
+	log := m.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo - slog.Level(4*cfg.Verbose)}))
+	}
+	mc, err := cfg.MQTT(cfg.ClientID)
+	if err != nil {
+		return err
+	}
+	reg, err := presence.New(presence.Config{Topics: cfg.Topics()})
+	if err != nil {
+		return err
+	}
+	var store *stateFile
+	if cfg.State != "" {
+		store = &stateFile{path: cfg.State, reg: reg, log: log}
+		if err := store.load(); err != nil {
+			// The picture is rebuilt from retained messages; a bad file
+			// must not keep the manager off the network.
+			log.Warn("state file not loaded; starting from the broker's retained messages", "err", err)
+		}
+	}
+	topics := cfg.Topics()
+	qos := byte(cfg.QoS)
+	mc.CleanSession = false
+	mc.Logger = log
+	mc.Will = &mqtt.Will{Topic: topics.Presence(cfg.Name), Payload: []byte(wire.PresenceFalse), QoS: qos, Retained: true}
+	client, err := mqtt.New(mc)
+	if err != nil {
+		return err
+	}
+	mgr := &manager{reg: reg, client: client, qos: qos, log: log, store: store, queue: make(chan []presence.Publish, 1024), done: ctx.Done()}
+	for _, f := range append([]string{topics.PresenceFilter()}, topics.AvailabilityFilters()...) {
+		client.Handle(f, qos, mgr.handle)
+	}
+	self := topics.Presence(cfg.Name)
+	client.OnConnect(func() {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := client.Publish(pctx, self, qos, true, []byte(wire.PresenceTrue)); err != nil {
+			log.Warn("own presence not published", "err", err)
+		}
+	})
+	log.Info("starting", "version", cli.Version, "brokers", mc.Brokers, "client_id", cfg.ClientID, "qos", qos, "resources", reg.Len())
+	client.Start()
+
+	go mgr.sweepLoop(ctx)
+	published := make(chan struct{})
+	go func() { mgr.publishLoop(ctx); close(published) }()
+	var saved chan struct{}
+	if store != nil {
+		saved = make(chan struct{})
+		go func() { store.loop(ctx); close(saved) }()
+	}
+	<-ctx.Done()
+	<-published
+
+	// A clean disconnect does not fire the will, so say it ourselves.
+	bye, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if client.Connected() {
+		if err := client.Publish(bye, self, qos, true, []byte(wire.PresenceFalse)); err != nil {
+			log.Warn("own presence False not published", "err", err)
+		}
+	}
+	client.Close(500 * time.Millisecond)
+	if saved != nil {
+		<-saved
+	}
+	log.Info("stopped", "resources", reg.Len())
+	return nil
+}
+
+// manager turns messages into registry updates and registry answers into
+// publishes.
+type manager struct {
+	reg    *presence.Registry
+	client *mqtt.Client
+	qos    byte
+	log    *slog.Logger
+	store  *stateFile
+	queue  chan []presence.Publish
+	done   <-chan struct{}
+}
+
+// handle runs on its own goroutine per message (see mqtt.Handler). It
+// never publishes itself: the publish loop does, so a slow broker cannot
+// hold a message handler.
+func (m *manager) handle(msg mqtt.Message) {
+	m.log.Log(context.Background(), levelTrace, "message", "topic", msg.Topic, "bytes", len(msg.Payload), "retained", msg.Retained)
+	pubs, err := m.reg.Observe(msg.Topic, msg.Payload, msg.Retained)
+	if err != nil {
+		m.log.Warn("message ignored", "err", err, "retained", msg.Retained)
+		return
+	}
+	if m.store != nil {
+		m.store.touch()
+	}
+	if len(pubs) > 0 {
+		m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", len(pubs), "cause", msg.Topic, "retained_cause", msg.Retained)
+		m.enqueue(pubs)
+	}
+}
+
+func (m *manager) enqueue(pubs []presence.Publish) {
+	select {
+	case m.queue <- pubs:
+	case <-m.done:
+		m.log.Warn("shutting down; unavailable marks not published", "resource", pubs[0].What.Resource, "topics", len(pubs))
+	}
+}
+
+// sweepLoop settles announcements that overtook their resource's
+// departure (see presence.Registry.Sweep).
+func (m *manager) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(presence.DefaultGrace / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		if pubs := m.reg.Sweep(); len(pubs) > 0 {
+			m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", len(pubs), "cause", "announced while absent")
+			m.enqueue(pubs)
+		}
+	}
+}
+
+// publishLoop sends each False, retrying while the broker is away, until
+// ctx ends; what is queued then gets one short last try.
+func (m *manager) publishLoop(ctx context.Context) {
+	for {
+		select {
+		case batch := <-m.queue:
+			m.send(ctx, batch)
+		case <-ctx.Done():
+			last, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			for {
+				select {
+				case batch := <-m.queue:
+					m.send(last, batch)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (m *manager) send(ctx context.Context, batch []presence.Publish) {
+	for _, p := range batch {
+		backoff := 100 * time.Millisecond
+		for {
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := m.client.Publish(pctx, p.Topic, m.qos, p.Retained, p.Payload)
+			cancel()
+			if err == nil {
+				m.log.Debug("published", "topic", p.Topic, "payload", string(p.Payload), "retained", p.Retained)
+				break
+			}
+			if ctx.Err() != nil {
+				m.log.Warn("unavailable mark not published before shutdown", "topic", p.Topic, "err", err)
+				return
+			}
+			m.log.Warn("publish failed; retrying", "topic", p.Topic, "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			}
+			backoff = min(2*backoff, 15*time.Second)
+		}
+	}
+}
+

@@ -38,6 +38,12 @@ type Config struct {
 	// for the resource's presence True before Sweep answers it with False;
 	// default DefaultGrace. See Sweep.
 	Grace time.Duration
+	// AlwaysRetain makes every False retained. Without it a False is
+	// retained only for a topic seen as a retained message at least once:
+	// MQTT 3.1.1 delivers every live message with the retain flag unset, so
+	// a topic announced retained while the registry was listening looks
+	// the same as one announced without it.
+	AlwaysRetain bool
 	// Now stamps state changes; default time.Now.
 	Now func() time.Time
 }
@@ -299,7 +305,7 @@ func (r *Registry) publish(res string, it item) Publish {
 	return Publish{
 		Topic:    r.cfg.Topics.Availability(a),
 		Payload:  []byte(wire.PresenceFalse),
-		Retained: it.has(bitRetained),
+		Retained: it.has(bitRetained) || r.cfg.AlwaysRetain,
 		What:     a,
 	}
 }

@@ -77,6 +77,14 @@ func TestObserve(t *testing.T) {
 			},
 		},
 		{
+			name: "AlwaysRetain retains every False",
+			cfg:  Config{AlwaysRetain: true},
+			steps: []step{
+				live(fooP, "True"), live(fooBar, "True"), kept(fooBaz, "True"),
+				live(fooP, "False", fooBar+" False retained", fooBaz+" False retained"),
+			},
+		},
+		{
 			name: "learned retain flag sticks when the resource re-announces live",
 			steps: []step{
 				kept(fooP, "True"), kept(fooBar, "True"),

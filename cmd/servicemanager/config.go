@@ -21,6 +21,8 @@ type Config struct {
 	ClientID string `mapstructure:"client-id"`
 	// State is a file that keeps the picture across restarts; empty keeps none.
 	State string `mapstructure:"state"`
+	// AlwaysRetain publishes every False retained (see presence.Config).
+	AlwaysRetain bool `mapstructure:"always-retain"`
 }
 
 // Validate reports the first bad setting, naming its flag.
@@ -65,6 +67,7 @@ func loadConfig(args []string, stdout, stderr io.Writer) (Config, error) {
 	l.FS.String("name", "servicemanager", "the manager's own resource `name` on resourceavailable/<name>/presence")
 	l.FS.String("client-id", "", "MQTT client `id` (default servicemanager-<hostname>)")
 	l.FS.String("state", "", "keep the picture in this `file` across restarts (topics announced without the retain flag are otherwise forgotten)")
+	l.FS.Bool("always-retain", false, "publish every False retained, also for topics only seen live (MQTT 3.1.1 does not tell a subscriber whether a live message was published retained)")
 	l.FS.Usage = func() { usage(l.FS, stdout) }
 	var cfg Config
 	rest, err := l.Load(args, &cfg)

@@ -317,27 +317,30 @@ func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (l *logSink) WithGroup(string) slog.Handler { return l }
 
-// wait returns the first line that contains every part, waiting for it.
-func (l *logSink) wait(t *testing.T, parts ...string) string {
+// wait returns the nth line (from 1) that contains every part, waiting for it.
+func (l *logSink) wait(t *testing.T, n int, parts ...string) string {
 	t.Helper()
 	deadline := time.After(within)
 	for {
 		l.s.mu.Lock()
+		seen := 0
 		for _, ln := range l.s.lines {
 			ok := true
 			for _, p := range parts {
 				ok = ok && strings.Contains(ln, p)
 			}
 			if ok {
-				l.s.mu.Unlock()
-				return ln
+				if seen++; seen == n {
+					l.s.mu.Unlock()
+					return ln
+				}
 			}
 		}
 		l.s.mu.Unlock()
 		select {
 		case <-l.s.notify:
 		case <-deadline:
-			t.Fatalf("no log line with %q within %v", parts, within)
+			t.Fatalf("no log line %d with %q within %v", n, parts, within)
 			return ""
 		}
 	}

@@ -24,6 +24,13 @@ type Main struct {
 // levelTrace logs every message received; it shows with -v -v.
 const levelTrace = slog.LevelDebug - 4
 
+// newLogger logs key=value lines to w: info and up by default, debug with
+// -v, every message received with -v -v.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo - slog.Level(4*min(cfg.Verbose, 2))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
 // Run loads the settings from args and runs the manager until ctx ends.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	cfg, err := loadConfig(args, m.Stdout, m.Stderr)
@@ -32,13 +39,13 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	log := m.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo - slog.Level(4*cfg.Verbose)}))
+		log = newLogger(cfg, m.Stderr)
 	}
 	mc, err := cfg.MQTT(cfg.ClientID)
 	if err != nil {
 		return err
 	}
-	reg, err := presence.New(presence.Config{Topics: cfg.Topics()})
+	reg, err := presence.New(presence.Config{Topics: cfg.Topics(), AlwaysRetain: cfg.AlwaysRetain})
 	if err != nil {
 		return err
 	}
@@ -205,4 +212,3 @@ func (m *manager) send(ctx context.Context, batch []presence.Publish) {
 		}
 	}
 }
-

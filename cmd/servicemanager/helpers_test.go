@@ -31,7 +31,7 @@ type running struct {
 }
 
 // managerArgs points a manager at b with a client id unique to the test.
-func managerArgs(t *testing.T, b *mqtttest.Broker, id string, extra ...string) []string {
+func managerArgs(t testing.TB, b *mqtttest.Broker, id string, extra ...string) []string {
 	t.Helper()
 	host, port, err := net.SplitHostPort(b.Addr)
 	if err != nil {
@@ -82,7 +82,7 @@ func (r *running) stop(t *testing.T) {
 }
 
 // newClient is a plain client, as a resource or a dashboard would use.
-func newClient(t *testing.T, url string, tlsCfg *tls.Config, will *mqtt.Will) *mqtt.Client {
+func newClient(t testing.TB, url string, tlsCfg *tls.Config, will *mqtt.Will) *mqtt.Client {
 	t.Helper()
 	c, err := mqtt.New(mqtt.Config{
 		Brokers:      []string{url},
@@ -98,7 +98,7 @@ func newClient(t *testing.T, url string, tlsCfg *tls.Config, will *mqtt.Will) *m
 	return c
 }
 
-func startClient(t *testing.T, c *mqtt.Client) {
+func startClient(t testing.TB, c *mqtt.Client) {
 	t.Helper()
 	c.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
@@ -110,7 +110,7 @@ func startClient(t *testing.T, c *mqtt.Client) {
 
 // publish sends one QoS 1 message and waits for the broker to take it,
 // as mosquitto_pub -q 1 does.
-func publish(t *testing.T, c *mqtt.Client, topic, payload string, retained bool) {
+func publish(t testing.TB, c *mqtt.Client, topic, payload string, retained bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()

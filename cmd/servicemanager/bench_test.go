@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/wire"
+)
+
+// runMainEnv makes the test binary act as the servicemanager program, so
+// the benchmark can measure it as a process of its own.
+const runMainEnv = "SERVICEMANAGER_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	benchResources = 10_000
+	benchTopics    = 10 // 5 data and 5 command topics each
+)
+
+// BenchmarkDepartureEndToEnd: a servicemanager process knows 10,000
+// resources of 10 topics each, registered through an embedded nats-server;
+// one presence False is published, and the clock stops when a subscriber
+// has received all 10 of the manager's False messages for it. It reports
+// the percentiles of that time and the manager process's resident memory.
+func BenchmarkDepartureEndToEnd(b *testing.B) {
+	broker := mqtttest.NATS(b)
+	tp := wire.Topics{}
+
+	// falses delivers each resource whose 10th False arrived.
+	falses := make(chan string, 64)
+	counts := map[string]int{}
+	countCh := make(chan string, 4096)
+	go func() {
+		for res := range countCh {
+			counts[res]++
+			if counts[res] == benchTopics {
+				delete(counts, res)
+				falses <- res
+			}
+		}
+	}()
+	defer close(countCh)
+	watcher := newClient(b, broker.URL, nil, nil)
+	ready := make(chan struct{}, 1)
+	onFalse := func(m mqtt.Message) {
+		if string(m.Payload) != wire.PresenceFalse {
+			return
+		}
+		if a, ok := tp.ParseAvailability(m.Topic); ok {
+			countCh <- a.Resource
+		}
+	}
+	for _, f := range tp.AvailabilityFilters() {
+		watcher.Handle(f, 0, onFalse)
+	}
+	watcher.Handle(tp.Presence("servicemanager"), 0, func(m mqtt.Message) {
+		if string(m.Payload) == wire.PresenceTrue && !m.Retained {
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+		}
+	})
+	startClient(b, watcher)
+
+	cmd := exec.Command(os.Args[0], managerArgs(b, broker, "sm-bench")...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case <-time.After(within):
+		b.Fatal("manager did not announce itself")
+	}
+
+	res := newClient(b, broker.URL, nil, nil)
+	startClient(b, res)
+	ctx := context.Background()
+	send := func(topic, payload string) {
+		if err := res.Publish(ctx, topic, 0, false, []byte(payload)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	register := func(i int) {
+		name := fmt.Sprintf("host%05d", i)
+		send(tp.Presence(name), "True")
+		for j := range benchTopics / 2 {
+			send(tp.DataAvailable(name, fmt.Sprintf("sensor%d", j)), "True")
+			send(tp.CommandAvailable(name, fmt.Sprintf("cmd%d", j)), "True")
+		}
+	}
+	for i := range benchResources {
+		register(i)
+	}
+	// The last registration is in once its departure comes back complete;
+	// it then registers again for the timed part.
+	send(tp.Presence(fmt.Sprintf("host%05d", benchResources-1)), "False")
+	waitFalses(b, falses, fmt.Sprintf("host%05d", benchResources-1))
+	register(benchResources - 1)
+	rss := vmRSS(b, cmd.Process.Pid)
+
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := i % benchResources
+		name := fmt.Sprintf("host%05d", n)
+		start := time.Now()
+		send(tp.Presence(name), "False")
+		waitFalses(b, falses, name)
+		lat = append(lat, time.Since(start))
+		b.StopTimer()
+		register(n)
+		b.StartTimer()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1e3, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1e3, "p99-ms")
+	b.ReportMetric(rss, "manager-RSS-MiB")
+}
+
+func waitFalses(b *testing.B, falses <-chan string, name string) {
+	b.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case got := <-falses:
+			if got == name {
+				return
+			}
+			b.Fatalf("all Falses for %s arrived while waiting for %s", got, name)
+		case <-deadline:
+			b.Fatalf("the 10 Falses for %s did not all arrive within %v", name, within)
+		}
+	}
+}
+
+// vmRSS reads a process's resident memory in MiB from /proc.
+func vmRSS(b *testing.B, pid int) float64 {
+	b.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Skipf("no /proc: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmRSS line")
+	return 0
+}

@@ -74,7 +74,7 @@ type Agent struct {
 	book    *Book
 	journal *journal.Journal
 	client  *mqtt.Client
-	inbox   chan inbound
+	inbox   chan *inbound
 	// connected is signalled on every connect so the loop republishes state.
 	connected chan struct{}
 	warned    map[string]bool
@@ -83,6 +83,7 @@ type Agent struct {
 
 type inbound struct {
 	msg  mqtt.Message
+	ok   bool // journaled; set before done is closed
 	done chan struct{}
 }
 
@@ -97,7 +98,7 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan inbound), connected: make(chan struct{}, 1), warned: map[string]bool{}}
+	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), connected: make(chan struct{}, 1), warned: map[string]bool{}}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -146,7 +147,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "host", a.cfg.Host, "groups", a.cfg.Groups, "dry_run", a.cfg.DryRun,
 		"journal", j.Path(), "pending", len(book.pending), "version", a.cfg.Version)
 	for _, r := range undecided {
-		a.decide(r, Incoming{Topic: r.Topic, Payload: payloadOf(r), Retained: r.Retained, Duplicate: r.Duplicate, At: r.At})
+		a.decideRef(nil, r.Seq, Incoming{Topic: r.Topic, Payload: payloadOf(r), Retained: r.Retained, Duplicate: r.Duplicate, At: r.At})
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -158,7 +159,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.goodbye()
 			return nil
 		case in := <-a.inbox:
-			a.receive(in.msg)
+			in.ok = a.receive(in.msg)
 			close(in.done)
 		case <-a.connected:
 			a.publishState(true, "")
@@ -171,18 +172,24 @@ func (a *Agent) Run(ctx context.Context) error {
 // loop and acknowledges it to the broker only once it is journaled.
 func (a *Agent) handle(ctx context.Context) mqtt.Handler {
 	return func(m mqtt.Message) {
-		in := inbound{msg: m, done: make(chan struct{})}
+		in := &inbound{msg: m, done: make(chan struct{})}
 		select {
 		case a.inbox <- in:
 		case <-ctx.Done():
 			return // not acknowledged: the broker delivers it again
 		}
 		<-in.done
-		m.Ack()
+		if in.ok {
+			m.Ack()
+		}
 	}
 }
 
-func (a *Agent) receive(m mqtt.Message) {
+// receive journals a message together with the decision about it, in one
+// fsync'd write, and carries the decision out. It reports false when the
+// journal could not be written: the message is then not acknowledged to
+// the broker, which delivers it again.
+func (a *Agent) receive(m mqtt.Message) bool {
 	now := a.now()
 	rec := journal.Record{At: now, Kind: journal.KindReceived, Topic: m.Topic, Retained: m.Retained, Duplicate: m.Duplicate}
 	if utf8.Valid(m.Payload) {
@@ -195,12 +202,8 @@ func (a *Agent) receive(m mqtt.Message) {
 		rec.Payload, rec.PayloadRaw = "", nil
 		rec.Detail = fmt.Sprintf("payload of %d bytes not kept", len(m.Payload))
 	}
-	rec, err := a.journal.Append(rec)
-	if err != nil {
-		a.log.Error("journal write failed; message not acted on", "err", err, "topic", m.Topic)
-		return
-	}
-	a.decide(rec, Incoming{Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Duplicate: m.Duplicate, At: now})
+	rec.Seq = a.journal.NextSeq()
+	return a.decide(&rec, Incoming{Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Duplicate: m.Duplicate, At: now})
 }
 
 func payloadOf(r journal.Record) []byte {
@@ -210,20 +213,35 @@ func payloadOf(r journal.Record) []byte {
 	return []byte(r.Payload)
 }
 
-// decide applies the policy to a journaled message and carries it out.
-func (a *Agent) decide(rec journal.Record, in Incoming) {
+// decide applies the policy to a message and carries it out. With recv
+// set, the received record is journaled in the same write as the decision;
+// without it the message was journaled earlier (a restart between the two).
+func (a *Agent) decide(recv *journal.Record, in Incoming) bool {
+	return a.decideRef(recv, 0, in)
+}
+
+func (a *Agent) decideRef(recv *journal.Record, ref int64, in Incoming) bool {
 	now := a.now()
 	d := a.cfg.Policy.Decide(a.book, in, now)
+	var batch []journal.Record
+	if recv != nil {
+		ref = recv.Seq
+		batch = append(batch, *recv)
+	}
+	detail := d.Detail
 	if d.State == "" {
-		a.record(rec.Seq, d, "not for this host")
-		return
+		detail = "not for this host"
 	}
-	if in.Retained && rec.Detail == "" && d.State == wire.Rejected {
-		a.log.Info("retained command ignored", "topic", in.Topic)
-	}
-	journaled := a.record(rec.Seq, d, "")
+	batch = append(batch, a.decisionRecord(ref, d, detail))
 	for _, p := range d.Disarmed {
-		a.record(rec.Seq, Decision{Cmd: wire.Command{ID: p.ID, Action: p.Action}, State: wire.Cancelled, Detail: "cancelled by " + d.Cmd.ID}, "")
+		batch = append(batch, a.decisionRecord(ref, Decision{Cmd: wire.Command{ID: p.ID, Action: p.Action}, State: wire.Cancelled}, "cancelled by "+d.Cmd.ID))
+	}
+	if _, err := a.journal.Append(batch...); err != nil {
+		a.log.Error("journal write failed; message not acted on", "err", err, "topic", in.Topic)
+		return false
+	}
+	if d.State == "" {
+		return true
 	}
 	a.book.Apply(d, now)
 	lvl := slog.LevelInfo
@@ -232,11 +250,11 @@ func (a *Agent) decide(rec journal.Record, in Incoming) {
 	}
 	a.log.Log(context.Background(), lvl, "command", "id", d.Cmd.ID, "action", d.Cmd.Action, "topic", in.Topic,
 		"state", d.State, "detail", d.Detail, "reason", d.Cmd.Reason)
+	a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State, Detail: d.Detail, Deadline: d.Cmd.Deadline})
 	for _, p := range d.Disarmed {
 		a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: wire.Cancelled, Detail: "cancelled by " + d.Cmd.ID + reasonSuffix(d.Cmd.Reason), Deadline: p.Deadline})
 		a.warn(fmt.Sprintf("stormguard: the %s planned for %s is CANCELLED%s", p.Action, p.Deadline.UTC().Format("15:04:05Z"), reasonSuffix(d.Cmd.Reason)))
 	}
-	a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State, Detail: d.Detail, Deadline: d.Cmd.Deadline})
 	if d.Arm != nil {
 		a.warn(fmt.Sprintf("stormguard: this host will %s at %s (in %s): %s\nTo call it off: shutdownall -cancel",
 			d.Arm.Action, d.Arm.Deadline.UTC().Format("15:04:05Z"), d.Arm.Deadline.Sub(now).Round(time.Second), d.Arm.Reason))
@@ -245,12 +263,9 @@ func (a *Agent) decide(rec journal.Record, in Incoming) {
 		a.publishState(true, "")
 	}
 	if d.Run {
-		if !journaled {
-			a.log.Error("power command not run: its decision could not be journaled", "id", d.Cmd.ID)
-			return
-		}
 		a.execute(d)
 	}
+	return true
 }
 
 func reasonSuffix(r string) string {
@@ -260,17 +275,8 @@ func reasonSuffix(r string) string {
 	return ": " + r
 }
 
-// record journals a decision about the received record ref and reports
-// whether it is safely on disk.
-func (a *Agent) record(ref int64, d Decision, detail string) bool {
-	if detail == "" {
-		detail = d.Detail
-	}
-	r := journal.Record{Kind: journal.KindDecision, Ref: ref, ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State,
+// decisionRecord is the journal line for decision d about received record ref.
+func (a *Agent) decisionRecord(ref int64, d Decision, detail string) journal.Record {
+	return journal.Record{Kind: journal.KindDecision, Ref: ref, ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State,
 		Detail: detail, Reason: d.Cmd.Reason, Deadline: d.Cmd.Deadline, At: a.now()}
-	if _, err := a.journal.Append(r); err != nil {
-		a.log.Error("journal write failed", "err", err)
-		return false
-	}
-	return true
 }

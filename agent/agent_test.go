@@ -187,9 +187,9 @@ func TestAgentWithBrokers(t *testing.T) {
 	mqtttest.Each(t, func(t *testing.T, b *mqtttest.Broker) {
 		t.Run("plain text from a raw client runs once and keeps the text", func(t *testing.T) {
 			w := newWatcher(t, b.URL)
-			h := newHost(t, b.URL, "nas", nil)
+			h := newHost(t, b.URL, "nas1", nil)
 			w.publish("SHUTDOWN", false, []byte("storm coming; $(reboot) `id` | sh"))
-			w.waitAck("nas", wire.Done)
+			w.waitAck("nas1", wire.Done)
 			if got := h.ran(); len(got) != 1 || !strings.HasSuffix(got[0], "args=0") {
 				t.Errorf("power command ran %q, want once with no arguments", got)
 			}
@@ -219,29 +219,29 @@ func TestAgentWithBrokers(t *testing.T) {
 		})
 		t.Run("replayed command and restart do not run it again", func(t *testing.T) {
 			w := newWatcher(t, b.URL)
-			h := newHost(t, b.URL, "nas", nil)
+			h := newHost(t, b.URL, "nas3", nil)
 			payload := cmdJSON(t, wire.Command{ID: "c-restart", Action: wire.Shutdown, Reason: "storm"})
 			w.publish("SHUTDOWN", false, payload)
-			w.waitAck("nas", wire.Done)
+			w.waitAck("nas3", wire.Done)
 			w.publish("SHUTDOWN", false, payload)
-			w.waitAck("nas", wire.Duplicate)
+			w.waitAck("nas3", wire.Duplicate)
 			h.stop()
 			h.start()
-			w.publish("SHUTDOWN/nas", false, payload)
-			w.waitAck("nas", wire.Duplicate)
+			w.publish("SHUTDOWN/nas3", false, payload)
+			w.waitAck("nas3", wire.Duplicate)
 			if got := h.ran(); len(got) != 1 {
 				t.Errorf("ran %d times across a replay and a restart, want 1", len(got))
 			}
 		})
 		t.Run("offline briefly gets the command; past max-age it is expired", func(t *testing.T) {
 			w := newWatcher(t, b.URL)
-			h := newHost(t, b.URL, "nas", nil)
+			h := newHost(t, b.URL, "nas4", nil)
 			h.stop()
 			w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-fresh", Action: wire.Shutdown}))
 			w.publish("REBOOT", false, cmdJSON(t, wire.Command{ID: "c-old", Action: wire.Reboot, IssuedAt: time.Now().Add(-2 * time.Minute)}))
 			h.start()
-			w.waitAck("nas", wire.Done)
-			e := w.waitAck("nas", wire.Expired)
+			w.waitAck("nas4", wire.Done)
+			e := w.waitAck("nas4", wire.Expired)
 			if e.ID != "c-old" {
 				t.Errorf("expired ack for %q, want c-old", e.ID)
 			}
@@ -251,27 +251,27 @@ func TestAgentWithBrokers(t *testing.T) {
 		})
 		t.Run("cancel during a countdown", func(t *testing.T) {
 			w := newWatcher(t, b.URL)
-			h := newHost(t, b.URL, "nas", func(c *Config) {
+			h := newHost(t, b.URL, "nas5", func(c *Config) {
 				c.WarnCmd = []string{"/bin/sh", "-c", "cat > /dev/null"}
 			})
 			w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-cd", Action: wire.Shutdown, Deadline: time.Now().Add(3 * time.Second)}))
-			w.waitAck("nas", wire.Scheduled)
+			w.waitAck("nas5", wire.Scheduled)
 			w.publish("CANCEL", false, []byte("false alarm"))
-			a := w.waitAck("nas", wire.Cancelled)
+			a := w.waitAck("nas5", wire.Cancelled)
 			if a.ID != "c-cd" && !strings.Contains(a.Detail, "cancelled") {
 				t.Errorf("cancel ack = %+v", a)
 			}
 			// Wait past the old deadline: the countdown's own timer must not fire.
 			probe := cmdJSON(t, wire.Command{ID: "c-probe", Action: wire.Reboot, Deadline: time.Now().Add(3500 * time.Millisecond)})
 			w.publish("REBOOT", false, probe)
-			w.waitAck("nas", wire.Done)
+			w.waitAck("nas5", wire.Done)
 			if got := h.ran(); len(got) != 1 || !strings.Contains(got[0], "c-probe") {
 				t.Errorf("ran %q, want only the probe after the cancelled countdown", got)
 			}
 		})
 		t.Run("bad payloads are rejected and the agent stays up", func(t *testing.T) {
 			w := newWatcher(t, b.URL)
-			h := newHost(t, b.URL, "nas", nil)
+			h := newHost(t, b.URL, "nas6", nil)
 			for _, p := range [][]byte{
 				{0xde, 0xad, 0xbe, 0xef, 0x00},
 				[]byte(strings.Repeat("A", 1<<20)),
@@ -280,10 +280,10 @@ func TestAgentWithBrokers(t *testing.T) {
 				[]byte(`{"v":1,"id":"x","issued_at":`),
 			} {
 				w.publish("SHUTDOWN", false, p)
-				w.waitAck("nas", wire.Rejected)
+				w.waitAck("nas6", wire.Rejected)
 			}
 			w.publish("SHUTDOWN", false, []byte("still listening?"))
-			w.waitAck("nas", wire.Done)
+			w.waitAck("nas6", wire.Done)
 			if got := h.ran(); len(got) != 1 {
 				t.Errorf("ran %d times, want 1 (only the good command)", len(got))
 			}

@@ -26,7 +26,11 @@ func (a *Agent) fireDue() {
 			continue
 		}
 		d := a.cfg.Policy.Due(p, now)
-		journaled := a.record(0, d, "")
+		_, err := a.journal.Append(a.decisionRecord(0, d, d.Detail))
+		journaled := err == nil
+		if err != nil {
+			a.log.Error("journal write failed", "err", err)
+		}
 		a.book.Apply(d, now)
 		a.log.Info("countdown ended", "id", p.ID, "action", p.Action, "state", d.State, "detail", d.Detail)
 		if d.State == wire.Expired || !journaled {

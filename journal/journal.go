@@ -131,27 +131,39 @@ func read(r io.Reader) ([]Record, int, error) {
 // Path is the journal file's path.
 func (j *Journal) Path() string { return j.path }
 
-// Append writes r (setting its Seq, and At when zero) and fsyncs the file.
-func (j *Journal) Append(r Record) (Record, error) {
+// Append writes the records in one write (setting each Seq, and At when
+// zero), then fsyncs the file once: a received message and the decision
+// about it reach the disk together.
+func (j *Journal) Append(rs ...Record) ([]Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.seq++
-	r.Seq = j.seq
-	if r.At.IsZero() {
-		r.At = time.Now().UTC()
+	var buf []byte
+	for i := range rs {
+		j.seq++
+		rs[i].Seq = j.seq
+		if rs[i].At.IsZero() {
+			rs[i].At = time.Now().UTC()
+		}
+		b, err := json.Marshal(rs[i])
+		if err != nil {
+			return rs, fmt.Errorf("journal append: %w", err)
+		}
+		buf = append(append(buf, b...), '\n')
 	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return r, fmt.Errorf("journal append: %w", err)
-	}
-	b = append(b, '\n')
-	if _, err := j.f.Write(b); err != nil {
-		return r, fmt.Errorf("journal append: %w", err)
+	if _, err := j.f.Write(buf); err != nil {
+		return rs, fmt.Errorf("journal append: %w", err)
 	}
 	if err := j.f.Sync(); err != nil {
-		return r, fmt.Errorf("journal sync: %w", err)
+		return rs, fmt.Errorf("journal sync: %w", err)
 	}
-	return r, nil
+	return rs, nil
+}
+
+// NextSeq is the Seq the next appended record will get.
+func (j *Journal) NextSeq() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq + 1
 }
 
 // Close closes the file.

@@ -40,8 +40,8 @@ func TestAppendReopen(t *testing.T) {
 		t.Errorf("records = %+v", recs)
 	}
 	r, _ := j.Append(Record{Kind: KindOutcome})
-	if r.Seq != 3 {
-		t.Errorf("seq after reopen = %d, want 3", r.Seq)
+	if r[0].Seq != 3 {
+		t.Errorf("seq after reopen = %d, want 3", r[0].Seq)
 	}
 }
 

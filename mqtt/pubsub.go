@@ -75,6 +75,7 @@ func (c *Client) connected() {
 			c.log.Error("subscription failed", "err", err)
 		}
 	}
+	c.log.Info("subscribed", "filters", len(routes))
 	c.once.Do(func() { close(c.ready) })
 	for _, f := range hooks {
 		go f()

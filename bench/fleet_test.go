@@ -1,0 +1,213 @@
+// Package bench holds the load measurements that need whole programs:
+// real agent processes, each with its own connection, on one Mosquitto.
+// Nothing here runs in a plain go test; run with -bench (docs/benchmarks.md).
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/wire"
+)
+
+func buildAgent(b testing.TB) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "agent")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/agent").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type agentProc struct {
+	cmd        *exec.Cmd
+	subscribed time.Duration // exec to subscribed
+}
+
+// startAgents starts n agent processes in dry-run and waits until each is subscribed.
+func startAgents(b testing.TB, bin, addr string, n int) []*agentProc {
+	b.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	procs := make([]*agentProc, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		dir := filepath.Join(stateRoot(b), fmt.Sprint(i))
+		cmd := exec.Command(bin, "-host", host, "-port", port, "-name", fmt.Sprintf("h%03d", i),
+			"-state-dir", dir, "-dry-run", "-warn-cmd", "", "-shutdown-cmd", "true", "-reboot-cmd", "true")
+		stderr, _ := cmd.StderrPipe()
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		p := &agentProc{cmd: cmd}
+		procs[i] = p
+		wg.Add(1)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			signalled := false
+			for sc.Scan() {
+				if !signalled && strings.Contains(sc.Text(), "msg=subscribed") {
+					p.subscribed = time.Since(start)
+					signalled = true
+					wg.Done()
+				}
+			}
+			if !signalled {
+				errs <- fmt.Errorf("agent %d exited before subscribing", i)
+				wg.Done()
+			}
+		}()
+	}
+	b.Cleanup(func() {
+		for _, p := range procs {
+			p.cmd.Process.Signal(os.Interrupt)
+		}
+		for _, p := range procs {
+			p.cmd.Wait()
+		}
+	})
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	return procs
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// BenchmarkFanout publishes one SHUTDOWN and measures until every agent's
+// first ack arrived. One iteration is one command to the whole fleet.
+func BenchmarkFanout200(b *testing.B) { benchFanout(b, 200) }
+
+// BenchmarkFanout50 is the same with 50 agents, to show how latency scales.
+func BenchmarkFanout50(b *testing.B) { benchFanout(b, 50) }
+
+func benchFanout(b *testing.B, n int) {
+	broker := mqtttest.Mosquitto(b, mqtttest.MosquittoOptions{Extra: "max_connections -1\nautosave_interval 3600\n"})
+	procs := startAgents(b, buildAgent(b), broker.Addr, n)
+	_ = procs
+	acks := make(chan wire.Ack, 10*n)
+	c, err := mqtt.New(mqtt.Config{Brokers: []string{broker.URL}, ClientID: "bench", CleanSession: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Handle(wire.Topics{}.AckFilter(), 1, func(m mqtt.Message) {
+		if a, err := wire.DecodeAck(m.Payload); err == nil {
+			acks <- a
+		}
+	})
+	c.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)
+		payload, _ := wire.Command{ID: id, Action: wire.Shutdown, IssuedAt: time.Now()}.Encode()
+		start := time.Now()
+		if err := c.Publish(ctx, "SHUTDOWN", 1, false, payload); err != nil {
+			b.Fatal(err)
+		}
+		seen := map[string]bool{}
+		timeout := time.After(30 * time.Second)
+		for len(seen) < n {
+			select {
+			case a := <-acks:
+				if a.ID == id && !seen[a.Host] {
+					seen[a.Host] = true
+					lat = append(lat, time.Since(start))
+				}
+			case <-timeout:
+				b.Fatalf("only %d of %d agents acked within 30s", len(seen), n)
+			}
+		}
+		// Let the done acks and presence flips of this round drain.
+		drain := time.After(500 * time.Millisecond)
+	drainLoop:
+		for {
+			select {
+			case <-acks:
+			case <-drain:
+				break drainLoop
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
+}
+
+// BenchmarkAgentIdle measures one agent process: exec to subscribed, and
+// resident memory once connected and idle.
+func BenchmarkAgentIdle(b *testing.B) {
+	broker := mqtttest.Mosquitto(b, mqtttest.MosquittoOptions{})
+	bin := buildAgent(b)
+	var starts []time.Duration
+	var rss []float64
+	for b.Loop() {
+		p := startAgents(b, bin, broker.Addr, 1)[0]
+		starts = append(starts, p.subscribed)
+		b.StopTimer()
+		time.Sleep(2 * time.Second) // idle on purpose: this measures the idle footprint
+		rss = append(rss, vmRSS(b, p.cmd.Process.Pid))
+		p.cmd.Process.Signal(os.Interrupt)
+		p.cmd.Wait()
+		b.StartTimer()
+	}
+	sort.Float64s(rss)
+	b.ReportMetric(float64(percentile(starts, 0.5).Microseconds())/1000, "start-to-subscribed-ms")
+	b.ReportMetric(rss[len(rss)/2], "idle-rss-MB")
+}
+
+func vmRSS(b testing.TB, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.Atoi(f[1])
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+// stateRoot is where the agents keep their journals: BENCH_STATE_DIR, or a
+// temporary directory on the test's disk.
+func stateRoot(b testing.TB) string {
+	if d := os.Getenv("BENCH_STATE_DIR"); d != "" {
+		dir, err := os.MkdirTemp(d, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	return b.TempDir()
+}

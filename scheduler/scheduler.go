@@ -46,8 +46,9 @@ type Scheduler struct {
 	cron  gocron.Scheduler
 
 	mu    sync.Mutex // guards jobs and serializes SetWatch
-	jobs  []*job
-	watch atomic.Bool
+	jobs    []*job
+	watch   atomic.Bool
+	started atomic.Bool
 
 	// ran, when set by tests, is told about every scheduled run, including
 	// runs skipped for a backoff.
@@ -115,9 +116,14 @@ func (s *Scheduler) SetWatch(on bool) error {
 	}
 	s.watch.Store(on)
 	var errs []error
+	var extra []gocron.JobOption
+	if !s.started.Load() {
+		// Not started yet: keep the first poll immediate.
+		extra = append(extra, gocron.WithStartAt(gocron.WithStartImmediately()))
+	}
 	for _, j := range s.jobs {
 		// Update drops the old options, so every one is passed again.
-		gj, err := s.cron.Update(j.gj.ID(), s.definition(j.interval(on)), gocron.NewTask(s.run, j), s.jobOptions(j)...)
+		gj, err := s.cron.Update(j.gj.ID(), s.definition(j.interval(on)), gocron.NewTask(s.run, j), s.jobOptions(j, extra...)...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("set interval of %s: %w", j.name, err))
 			continue
@@ -141,7 +147,12 @@ func (s *Scheduler) NextRun(name string) (time.Time, error) {
 }
 
 // Start starts polling; it does not block.
-func (s *Scheduler) Start() { s.cron.Start() }
+func (s *Scheduler) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.started.Store(true)
+	s.cron.Start()
+}
 
 // Shutdown stops polling, cancels the polls under way and waits for them.
 func (s *Scheduler) Shutdown() error {
@@ -161,10 +172,19 @@ func (s *Scheduler) definition(d time.Duration) gocron.JobDefinition {
 }
 
 // jobOptions are the options every job carries, at Add and at every Update.
+//
+// The interval counts from the end of the last poll, so a slow source is
+// never asked again before it has answered and runs cannot pile up. The
+// singleton mode guards the one case where two runs of a source could still
+// meet: an Update (SetWatch) while a poll is finishing. It waits rather than
+// reschedules: gocron frees a singleton's slot a moment after the task
+// returns, and with the next run due a full interval after completion,
+// Reschedule would only ever drop a run that fell into that moment (which a
+// fake clock hits), while Wait delays it by that moment.
 func (s *Scheduler) jobOptions(j *job, extra ...gocron.JobOption) []gocron.JobOption {
 	return append([]gocron.JobOption{
 		gocron.WithName(j.name),
-		gocron.WithSingletonMode(gocron.LimitModeReschedule),
 		gocron.WithIntervalFromCompletion(),
+		gocron.WithSingletonMode(gocron.LimitModeWait),
 	}, extra...)
 }

@@ -45,7 +45,7 @@ type Scheduler struct {
 	clock clockwork.Clock
 	cron  gocron.Scheduler
 
-	mu    sync.Mutex // guards jobs and serializes SetWatch
+	mu      sync.Mutex // guards jobs and serializes SetWatch
 	jobs    []*job
 	watch   atomic.Bool
 	started atomic.Bool

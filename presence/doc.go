@@ -10,10 +10,11 @@
 // Registry returns one False for every topic of that resource still
 // announced True, with the retain flag that topic was learned with.
 //
-// Data and command messages never cause a publish of their own (with one
-// exception: a retained True for a resource known to be absent is stale and
-// is answered with a False), so the manager's own False coming back from the
-// broker is recorded and nothing more: it cannot loop.
+// A data or command False never causes a publish, so the manager's own
+// False coming back from the broker is recorded and nothing more: it cannot
+// loop. A True causes one only for a resource known to be absent: at once
+// when it is a retained leftover, and through Sweep, after a grace, when it
+// is a live announcement that the departure overtook.
 //
 // View gives the read-only fleet picture (who is present, since when) that
 // shutdownall -status and stormguard can use: feed a Registry with the

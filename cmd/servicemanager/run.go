@@ -159,9 +159,16 @@ func (m *manager) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		if pubs := m.reg.Sweep(); len(pubs) > 0 {
-			m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", len(pubs), "cause", "announced while absent")
-			m.enqueue(pubs)
+		pubs := m.reg.Sweep()
+		for len(pubs) > 0 {
+			// Sweep returns each resource's topics together.
+			n := 1
+			for n < len(pubs) && pubs[n].What.Resource == pubs[0].What.Resource {
+				n++
+			}
+			m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", n, "cause", "announced while absent")
+			m.enqueue(pubs[:n])
+			pubs = pubs[n:]
 		}
 	}
 }

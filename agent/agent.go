@@ -77,8 +77,10 @@ type Agent struct {
 	inbox   chan *inbound
 	// connected is signalled on every connect so the loop republishes state.
 	connected chan struct{}
-	warned    map[string]bool
-	last      *wire.Ack
+	// probe carries liveness checks through the loop (the watchdog's Alive).
+	probe  chan chan struct{}
+	warned map[string]bool
+	last   *wire.Ack
 }
 
 type inbound struct {
@@ -98,7 +100,7 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), connected: make(chan struct{}, 1), warned: map[string]bool{}}
+	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), connected: make(chan struct{}, 1), probe: make(chan chan struct{}), warned: map[string]bool{}}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -163,8 +165,27 @@ func (a *Agent) Run(ctx context.Context) error {
 			close(in.done)
 		case <-a.connected:
 			a.publishState(true, "")
+		case p := <-a.probe:
+			close(p)
 		case <-timer.C:
 		}
+	}
+}
+
+// Alive reports whether the agent's loop answers within ctx: the watchdog's
+// check. A broker outage does not stop the loop; a hung command does.
+func (a *Agent) Alive(ctx context.Context) error {
+	p := make(chan struct{})
+	select {
+	case a.probe <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

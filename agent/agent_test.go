@@ -26,6 +26,7 @@ type host struct {
 	dir    string
 	runs   string
 	cfg    Config
+	agent  *Agent
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -61,6 +62,7 @@ func (h *host) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.agent = a
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- a.Run(ctx) }()
@@ -374,5 +376,17 @@ func TestMosquittoRestartWithQueuedCommand(t *testing.T) {
 	w.waitAck("nas", wire.Done)
 	if got := h.ran(); len(got) != 1 {
 		t.Errorf("ran %d times, want 1", len(got))
+	}
+}
+
+func TestAliveAnswersWhileTheBrokerIsDown(t *testing.T) {
+	b := mqtttest.NATS(t)
+	proxy := mqtttest.NewProxy(t, b)
+	a := newHost(t, proxy.URL, "nas", nil).agent
+	proxy.Down()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Alive(ctx); err != nil {
+		t.Errorf("Alive with the broker unreachable: %v; the watchdog would restart a healthy agent", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stormguard/stormguard/agent"
 	"github.com/stormguard/stormguard/cmd/internal/cli"
 	"github.com/stormguard/stormguard/keys"
+	"github.com/stormguard/stormguard/sdnotify"
 )
 
 const summary = `agent obeys SHUTDOWN, REBOOT and CANCEL from the MQTT broker on this host.
@@ -100,5 +101,12 @@ func Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	// Ready once configured with the client set up; the broker may be down.
+	if err := sdnotify.Ready("serving as " + cfg.Host); err != nil {
+		cfg.Logger.Warn("sd_notify", "err", err)
+	}
+	go sdnotify.Watchdog(ctx, sdnotify.WatchdogInterval(), a.Alive, cfg.Logger)
+	err = a.Run(ctx)
+	sdnotify.Stopping()
+	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stormguard/stormguard/cmd/internal/cli"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/presence"
+	"github.com/stormguard/stormguard/sdnotify"
 	"github.com/stormguard/stormguard/wire"
 )
 
@@ -81,6 +83,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	})
 	log.Info("starting", "version", cli.Version, "brokers", mc.Brokers, "client_id", cfg.ClientID, "qos", qos, "resources", reg.Len())
 	client.Start()
+	// Ready once configured with the client set up; the broker may be down.
+	if err := sdnotify.Ready(fmt.Sprintf("tracking %d resources", reg.Len())); err != nil {
+		log.Warn("sd_notify", "err", err)
+	}
+	go sdnotify.Watchdog(ctx, sdnotify.WatchdogInterval(), mgr.alive, log)
 
 	go mgr.sweepLoop(ctx)
 	published := make(chan struct{})
@@ -105,8 +112,22 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if saved != nil {
 		<-saved
 	}
+	sdnotify.Stopping()
 	log.Info("stopped", "resources", reg.Len())
 	return nil
+}
+
+// alive is the watchdog's check: the registry, which every message handler
+// locks, must answer. A broker outage does not hold it.
+func (m *manager) alive(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { m.reg.Len(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // manager turns messages into registry updates and registry answers into

@@ -390,3 +390,77 @@ func TestAliveAnswersWhileTheBrokerIsDown(t *testing.T) {
 		t.Errorf("Alive with the broker unreachable: %v; the watchdog would restart a healthy agent", err)
 	}
 }
+
+func TestWarnsUsersWhenArmingAndBeforeFiring(t *testing.T) {
+	b := mqtttest.NATS(t)
+	w := newWatcher(t, b.URL)
+	dir := t.TempDir()
+	warnings := filepath.Join(dir, "wall.txt")
+	wall := filepath.Join(dir, "wall.sh")
+	os.WriteFile(wall, []byte("#!/bin/sh\ncat >> "+warnings+"\necho --- >> "+warnings+"\n"), 0o755)
+	h := newHost(t, b.URL, "desk", func(c *Config) {
+		c.WarnCmd = []string{wall}
+		c.WarnBefore = 500 * time.Millisecond
+	})
+	w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-warn", Action: wire.Shutdown, Reason: "lightning 9 km WNW",
+		Deadline: time.Now().Add(1500 * time.Millisecond)}))
+	w.waitAck("desk", wire.Scheduled)
+	w.waitAck("desk", wire.Done)
+	var text string
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(text, "---") < 2 && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(warnings)
+		text = string(b)
+		time.Sleep(10 * time.Millisecond) // polling a file the warn command writes
+	}
+	parts := strings.Split(text, "---")
+	if len(parts) < 3 {
+		t.Fatalf("want two warnings (armed, and shortly before), got %q", text)
+	}
+	if !strings.Contains(parts[0], "will shutdown at") || !strings.Contains(parts[0], "lightning 9 km WNW") || !strings.Contains(parts[0], "shutdownall -cancel") {
+		t.Errorf("arming warning = %q", parts[0])
+	}
+	if !strings.Contains(parts[1], "will shutdown in") {
+		t.Errorf("second warning = %q", parts[1])
+	}
+	if got := h.ran(); len(got) != 1 {
+		t.Errorf("ran %d times", len(got))
+	}
+}
+
+func TestStartsWhileTheBrokerIsDownAndFailsOver(t *testing.T) {
+	b := mqtttest.NATS(t)
+	proxy := mqtttest.NewProxy(t, b)
+	proxy.Down()
+	dir := t.TempDir()
+	cfg := Config{
+		Policy:   Policy{Host: "late", MaxAge: time.Minute},
+		MQTT:     mqtt.Config{Brokers: []string{"tcp://127.0.0.1:1", proxy.URL}, MaxReconnect: time.Second},
+		QoS:      1,
+		StateDir: dir, ShutdownCmd: []string{"true"}, RebootCmd: []string{"true"}, DryRun: true,
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-a.Ready():
+		t.Fatal("ready with no broker reachable")
+	case err := <-done:
+		t.Fatalf("agent gave up while the broker was down: %v", err)
+	case <-time.After(300 * time.Millisecond): // the broker is down for this long on purpose
+	}
+	proxy.Up()
+	select {
+	case <-a.Ready():
+	case <-time.After(15 * time.Second):
+		t.Fatal("agent did not connect through the second broker URL once it came up")
+	}
+	w := newWatcher(t, b.URL)
+	w.publish("SHUTDOWN/late", false, []byte("after the outage"))
+	w.waitAck("late", wire.Done)
+}

@@ -95,12 +95,19 @@ func (b *Book) Pending() []wire.Pending {
 
 // Replay rebuilds the book from journal records. It returns the received
 // messages that have no decision yet (the process stopped in between):
-// the caller decides them now, so no journaled message is lost.
+// the caller decides them now, so no journaled message is lost. A command
+// decided "executing" whose start was never journaled is pending again,
+// due at once: it runs if still within max-age, else it expires.
 func Replay(records []journal.Record) (*Book, []journal.Record) {
 	b := NewBook()
 	decidedRef := map[int64]bool{}
+	// Commands decided "executing" whose power command never started (the
+	// process stopped in between) are run again, within their age.
+	unstarted := map[string]wire.Pending{}
 	for _, r := range records {
 		switch r.Kind {
+		case journal.KindStarted:
+			delete(unstarted, r.ID)
 		case journal.KindDecision, journal.KindOutcome:
 			decidedRef[r.Ref] = true
 			if r.ID == "" || r.State == "" {
@@ -112,13 +119,26 @@ func Replay(records []journal.Record) (*Book, []journal.Record) {
 				d.Arm = &wire.Pending{ID: r.ID, Action: r.Action, Reason: r.Reason, Deadline: r.Deadline}
 			case wire.Executing:
 				d.Run = true
+				if r.Kind == journal.KindDecision {
+					due := r.Deadline
+					if due.IsZero() {
+						due = r.At
+					}
+					unstarted[r.ID] = wire.Pending{ID: r.ID, Action: r.Action, Reason: r.Reason, Deadline: due}
+				}
 			case wire.Cancelled:
 				if p, ok := b.pending[r.ID]; ok {
 					d.Disarmed = []wire.Pending{p}
 				}
 			}
 			b.Apply(d, r.At)
+			if r.Kind == journal.KindOutcome {
+				delete(unstarted, r.ID)
+			}
 		}
+	}
+	for id, p := range unstarted {
+		b.pending[id] = p
 	}
 	var undecided []journal.Record
 	for _, r := range records {

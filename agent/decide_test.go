@@ -142,3 +142,25 @@ func TestReplayRebuildsBook(t *testing.T) {
 		t.Errorf("undecided = %+v", undecided)
 	}
 }
+
+func TestReplayRunsAnExecutingCommandThatNeverStarted(t *testing.T) {
+	recs := []journal.Record{
+		{Seq: 1, Kind: journal.KindReceived, Topic: "SHUTDOWN", Payload: "a"},
+		{Seq: 2, Kind: journal.KindDecision, Ref: 1, ID: "c-a", Action: wire.Shutdown, State: wire.Executing, At: now0},
+		{Seq: 3, Kind: journal.KindReceived, Topic: "REBOOT", Payload: "b"},
+		{Seq: 4, Kind: journal.KindDecision, Ref: 3, ID: "c-b", Action: wire.Reboot, State: wire.Executing, At: now0},
+		{Seq: 5, Kind: journal.KindStarted, ID: "c-b", Action: wire.Reboot, At: now0},
+	}
+	b, _ := Replay(recs)
+	pend := b.Pending()
+	if len(pend) != 1 || pend[0].ID != "c-a" || !pend[0].Deadline.Equal(now0) {
+		t.Fatalf("pending = %+v; want c-a (decided, never started) and not c-b (started)", pend)
+	}
+	p := Policy{Host: "nas", MaxAge: time.Minute}
+	if d := p.Due(pend[0], now0.Add(30*time.Second)); !d.Run {
+		t.Errorf("within max-age: %q, want run", d.State)
+	}
+	if d := p.Due(pend[0], now0.Add(2*time.Minute)); d.State != wire.Expired {
+		t.Errorf("past max-age: %q, want expired", d.State)
+	}
+}

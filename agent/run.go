@@ -68,6 +68,13 @@ func (a *Agent) execute(d Decision) {
 	a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, d.Cmd.Reason))
 	a.publishWait(a.cfg.Topics.Presence(a.cfg.Host), true, []byte(wire.PresenceFalse))
 
+	// After this record a restart will not run the command again: at most once.
+	if _, err := a.journal.Append(journal.Record{Kind: journal.KindStarted, ID: d.Cmd.ID, Action: d.Cmd.Action,
+		Detail: strings.Join(argv, " "), At: a.now()}); err != nil {
+		a.log.Error("journal write failed; power command not run", "err", err, "id", d.Cmd.ID)
+		a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: wire.Failed, Detail: "journal write failed"})
+		return
+	}
 	state, detail := wire.Done, ""
 	if a.cfg.DryRun {
 		detail = "dry run: would run " + strings.Join(argv, " ")

@@ -31,6 +31,9 @@ const (
 	KindReceived Kind = "received"
 	// KindDecision is what the host decided about a message (an ack state).
 	KindDecision Kind = "decision"
+	// KindStarted is written just before the power command starts: after
+	// it, a restart never runs that command again.
+	KindStarted Kind = "started"
 	// KindOutcome is how running the power command ended.
 	KindOutcome Kind = "outcome"
 )

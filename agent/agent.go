@@ -139,7 +139,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("journal had unreadable lines (a torn write?)", "skipped", skipped, "path", j.Path())
 	}
 	a.journal = j
-	book, undecided := Replay(records)
+	book, undecided, interrupted := Replay(records)
 	a.book = book
 	for _, f := range a.cfg.Topics.AgentFilters(a.cfg.Host, a.cfg.Groups) {
 		a.client.Handle(f, a.cfg.QoS, a.handle(ctx))
@@ -148,6 +148,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.client.Start()
 	a.log.Info("agent started", "host", a.cfg.Host, "groups", a.cfg.Groups, "dry_run", a.cfg.DryRun,
 		"journal", j.Path(), "pending", len(book.pending), "version", a.cfg.Version)
+	for _, r := range interrupted {
+		detail := "the agent stopped while this ran (a power-off does that); not run again"
+		if _, err := a.journal.Append(journal.Record{Kind: journal.KindOutcome, ID: r.ID, Action: r.Action, State: wire.Done, Detail: detail, At: a.now()}); err != nil {
+			a.log.Error("journal write failed", "err", err)
+		}
+		a.log.Info("command was running when the agent stopped", "id", r.ID, "action", r.Action)
+		a.ack(wire.Ack{ID: r.ID, Action: r.Action, State: wire.Done, Detail: detail})
+	}
 	for _, r := range undecided {
 		a.decideRef(nil, r.Seq, Incoming{Topic: r.Topic, Payload: payloadOf(r), Retained: r.Retained, Duplicate: r.Duplicate, At: r.At})
 	}
@@ -224,6 +232,7 @@ func (a *Agent) receive(m mqtt.Message) bool {
 		rec.Detail = fmt.Sprintf("payload of %d bytes not kept", len(m.Payload))
 	}
 	rec.Seq = a.journal.NextSeq()
+	fault("received")
 	return a.decide(&rec, Incoming{Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Duplicate: m.Duplicate, At: now})
 }
 
@@ -261,6 +270,7 @@ func (a *Agent) decideRef(recv *journal.Record, ref int64, in Incoming) bool {
 		a.log.Error("journal write failed; message not acted on", "err", err, "topic", in.Topic)
 		return false
 	}
+	fault("journaled")
 	if d.State == "" {
 		return true
 	}

@@ -97,10 +97,13 @@ func (b *Book) Pending() []wire.Pending {
 // messages that have no decision yet (the process stopped in between):
 // the caller decides them now, so no journaled message is lost. A command
 // decided "executing" whose start was never journaled is pending again,
-// due at once: it runs if still within max-age, else it expires.
-func Replay(records []journal.Record) (*Book, []journal.Record) {
-	b := NewBook()
+// due at once: it runs if still within max-age, else it expires. The
+// commands that started but have no outcome are returned as interrupted:
+// the process stopped while they ran, which is what a power-off does.
+func Replay(records []journal.Record) (b *Book, undecided, interrupted []journal.Record) {
+	b = NewBook()
 	decidedRef := map[int64]bool{}
+	running := map[string]journal.Record{} // started, no outcome yet
 	// Commands decided "executing" whose power command never started (the
 	// process stopped in between) are run again, within their age.
 	unstarted := map[string]wire.Pending{}
@@ -108,6 +111,7 @@ func Replay(records []journal.Record) (*Book, []journal.Record) {
 		switch r.Kind {
 		case journal.KindStarted:
 			delete(unstarted, r.ID)
+			running[r.ID] = r
 		case journal.KindDecision, journal.KindOutcome:
 			decidedRef[r.Ref] = true
 			if r.ID == "" || r.State == "" {
@@ -134,19 +138,22 @@ func Replay(records []journal.Record) (*Book, []journal.Record) {
 			b.Apply(d, r.At)
 			if r.Kind == journal.KindOutcome {
 				delete(unstarted, r.ID)
+				delete(running, r.ID)
 			}
 		}
 	}
 	for id, p := range unstarted {
 		b.pending[id] = p
 	}
-	var undecided []journal.Record
 	for _, r := range records {
-		if r.Kind == journal.KindReceived && !decidedRef[r.Seq] {
+		switch {
+		case r.Kind == journal.KindReceived && !decidedRef[r.Seq]:
 			undecided = append(undecided, r)
+		case r.Kind == journal.KindStarted && running[r.ID].Seq == r.Seq:
+			interrupted = append(interrupted, r)
 		}
 	}
-	return b, undecided
+	return b, undecided, interrupted
 }
 
 func isPlainID(id string) bool { return len(id) > 4 && id[:4] == "txt-" }

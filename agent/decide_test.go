@@ -133,7 +133,7 @@ func TestReplayRebuildsBook(t *testing.T) {
 		{Seq: 5, Kind: journal.KindDecision, Ref: 3, ID: "c-2", Action: wire.Reboot, State: wire.Cancelled},
 		{Seq: 6, Kind: journal.KindReceived, Topic: "SHUTDOWN", Payload: "never decided"},
 	}
-	b, undecided := Replay(recs)
+	b, undecided, _ := Replay(recs)
 	pend := b.Pending()
 	if len(pend) != 1 || pend[0].ID != "c-1" || pend[0].Reason != "storm" || !pend[0].Deadline.Equal(now0) {
 		t.Errorf("pending after replay = %+v, want c-1 only", pend)
@@ -151,10 +151,13 @@ func TestReplayRunsAnExecutingCommandThatNeverStarted(t *testing.T) {
 		{Seq: 4, Kind: journal.KindDecision, Ref: 3, ID: "c-b", Action: wire.Reboot, State: wire.Executing, At: now0},
 		{Seq: 5, Kind: journal.KindStarted, ID: "c-b", Action: wire.Reboot, At: now0},
 	}
-	b, _ := Replay(recs)
+	b, _, interrupted := Replay(recs)
 	pend := b.Pending()
 	if len(pend) != 1 || pend[0].ID != "c-a" || !pend[0].Deadline.Equal(now0) {
 		t.Fatalf("pending = %+v; want c-a (decided, never started) and not c-b (started)", pend)
+	}
+	if len(interrupted) != 1 || interrupted[0].ID != "c-b" {
+		t.Errorf("interrupted = %+v, want c-b (started, no outcome)", interrupted)
 	}
 	p := Policy{Host: "nas", MaxAge: time.Minute}
 	if d := p.Due(pend[0], now0.Add(30*time.Second)); !d.Run {

@@ -75,6 +75,7 @@ func (a *Agent) execute(d Decision) {
 		a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: wire.Failed, Detail: "journal write failed"})
 		return
 	}
+	fault("started")
 	state, detail := wire.Done, ""
 	if a.cfg.DryRun {
 		detail = "dry run: would run " + strings.Join(argv, " ")
@@ -86,6 +87,7 @@ func (a *Agent) execute(d Decision) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
 		cancel()
+		fault("ran")
 		detail = fmt.Sprintf("ran %s", strings.Join(argv, " "))
 		if err != nil {
 			state = wire.Failed

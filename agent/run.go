@@ -190,9 +190,16 @@ func (a *Agent) publish(topic string, retained bool, payload []byte) {
 	}()
 }
 
-// publishWait publishes and waits a few seconds for the broker to take it.
+// publishWait publishes and, while connected, waits a moment for the broker
+// to take it, so an executing ack leaves before the host goes down. With
+// the broker away it does not wait: the power command must not be late
+// because of an outage; the client's store sends the message later.
 func (a *Agent) publishWait(topic string, retained bool, payload []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	if !a.client.Connected() {
+		a.publish(topic, retained, payload)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := a.client.Publish(ctx, topic, a.cfg.QoS, retained, payload); err != nil {
 		a.log.Warn("publish", "err", err)

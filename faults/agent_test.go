@@ -95,6 +95,16 @@ func (h *host) run(fault string) (*exec.Cmd, <-chan struct{}) {
 	return cmd, ready
 }
 
+// stampRuns makes the power command record the time it ran, as id@unix.nanos.
+func (h *host) stampRuns(t *testing.T) {
+	t.Helper()
+	script := filepath.Join(filepath.Dir(h.runs), "power.sh")
+	body := "#!/bin/sh\necho \"$STORMGUARD_COMMAND_ID@$(date +%s.%N)\" >> " + h.runs + "\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (h *host) ran() []string {
 	b, _ := os.ReadFile(h.runs)
 	return strings.Fields(string(b))

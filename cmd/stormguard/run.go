@@ -2,9 +2,66 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
+	"os"
+	"time"
+
+	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/internal/guard"
+	"github.com/stormguard/stormguard/weather"
 )
 
-func runDaemon(ctx context.Context, args []string, out io.Writer) error { return errors.New("not built yet") }
-func runCheck(ctx context.Context, args []string, out io.Writer) error  { return errors.New("not built yet") }
+// runDaemon is "stormguard run": watch and act until ctx ends.
+func runDaemon(ctx context.Context, args []string, out io.Writer) error {
+	c, err := load(newLoader("stormguard run", os.Stderr), args)
+	if err != nil {
+		return err
+	}
+	g, err := newGuard(c)
+	if err != nil {
+		return err
+	}
+	stop := startClients(c)
+	defer stop()
+	return g.Run(ctx)
+}
+
+// newGuard turns a loaded config into the runner.
+func newGuard(c config) (*guard.Guard, error) {
+	m, err := c.s.Conn.MQTT("stormguard-" + c.s.Name)
+	if err != nil {
+		return nil, err
+	}
+	log := cli.Logger(c.s.Verbose)
+	m.Logger = log
+	gc := guard.Config{
+		Storm: c.storm, MQTT: m, Topics: c.topics, QoS: byte(c.s.QoS), StateDir: c.s.StateDir,
+		SignKey: c.signKey, Issuer: "stormguard@" + c.s.Name, Expires: c.s.Expires, Tick: c.s.Tick, Logger: log,
+	}
+	for _, sp := range c.sources {
+		switch s := sp.source.(type) {
+		case weather.Poller:
+			gc.Pollers = append(gc.Pollers, guard.Polled{Poller: s, Interval: sp.interval, Watch: sp.watch})
+		case weather.Streamer:
+			gc.Streamers = append(gc.Streamers, s)
+		}
+	}
+	return guard.New(gc)
+}
+
+// startClients connects the sources' own MQTT clients; the returned func
+// closes them.
+func startClients(c config) func() {
+	for _, sp := range c.sources {
+		if sp.client != nil {
+			sp.client.Start()
+		}
+	}
+	return func() {
+		for _, sp := range c.sources {
+			if sp.client != nil {
+				sp.client.Close(250 * time.Millisecond)
+			}
+		}
+	}
+}

@@ -198,7 +198,7 @@ func decodeStrict(section string, in map[string]any, out any) error {
 		return fmt.Errorf("%s: %w", section, err)
 	}
 	if err := dec.Decode(in); err != nil {
-		return fmt.Errorf("%s: %w", section, err)
+		return decodeError(section, err)
 	}
 	if len(md.Unused) > 0 {
 		sort.Strings(md.Unused)
@@ -214,4 +214,21 @@ func hint(key string) string {
 		return fmt.Sprintf(" (secrets are read from %s-file or the environment, never the config file)", key)
 	}
 	return ""
+}
+
+// decodeError turns mapstructure's "decoding failed ... 'grace' time:
+// invalid duration" into "storm.grace: time: invalid duration", one line.
+func decodeError(section string, err error) error {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, "error(s):"); ok {
+		msg = strings.TrimSpace(rest)
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg = strings.TrimPrefix(strings.TrimSpace(msg), "* ")
+	if strings.HasPrefix(msg, "'") {
+		if key, rest, ok := strings.Cut(msg[1:], "'"); ok {
+			return fmt.Errorf("%s.%s:%s", section, key, rest)
+		}
+	}
+	return fmt.Errorf("%s: %s", section, msg)
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
@@ -84,5 +83,3 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	return demo.Run(ctx, out, opts)
 }
-
-var _ = os.Stderr

@@ -172,10 +172,6 @@ func New(cfg Config) (*Guard, error) {
 // Ready is closed once the fleet broker is connected and CANCEL subscribed.
 func (g *Guard) Ready() <-chan struct{} { return g.ready }
 
-// State returns the engine's state as last restored or changed. It is
-// only safe before Run or after it returns.
-func (g *Guard) State() storm.State { return g.engine.State() }
-
 // restore resumes the saved phase, deadline and timers, and queues again any
 // SHUTDOWN that was saved but never confirmed by the broker.
 func (g *Guard) restore() error {

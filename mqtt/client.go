@@ -112,6 +112,7 @@ type Client struct {
 	mu     sync.Mutex
 	routes []route
 	onConn []func()
+	onLost []func(error)
 	ready  chan struct{} // closed after the first connect's subscriptions
 	once   sync.Once
 }
@@ -170,6 +171,12 @@ func New(cfg Config) (*Client, error) {
 	o.SetOnConnectHandler(func(paho.Client) { c.connected() })
 	o.SetConnectionLostHandler(func(_ paho.Client, err error) {
 		c.log.Warn("broker connection lost", "err", err)
+		c.mu.Lock()
+		hooks := append([]func(error){}, c.onLost...)
+		c.mu.Unlock()
+		for _, f := range hooks {
+			go f(err)
+		}
 	})
 	o.SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) {
 		c.log.Debug("reconnecting to broker")
@@ -191,6 +198,14 @@ func (c *Client) Handle(filter string, qos byte, h Handler) {
 func (c *Client) OnConnect(f func()) {
 	c.mu.Lock()
 	c.onConn = append(c.onConn, f)
+	c.mu.Unlock()
+}
+
+// OnLost runs f (on its own goroutine) whenever an established connection
+// is lost; the client then reconnects by itself.
+func (c *Client) OnLost(f func(error)) {
+	c.mu.Lock()
+	c.onLost = append(c.onLost, f)
 	c.mu.Unlock()
 }
 

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
 	"github.com/stormguard/stormguard/internal/guard"
+	"github.com/stormguard/stormguard/sdnotify"
 	"github.com/stormguard/stormguard/weather"
 )
 
@@ -23,7 +25,15 @@ func runDaemon(ctx context.Context, args []string, out io.Writer) error {
 	}
 	stop := startClients(c)
 	defer stop()
-	return g.Run(ctx)
+	// Ready once configured with the clients set up; the broker may be down.
+	log := cli.Logger(c.s.Verbose)
+	if err := sdnotify.Ready("watching " + fmt.Sprint(len(c.sources)) + " sources"); err != nil {
+		log.Warn("sd_notify", "err", err)
+	}
+	go sdnotify.Watchdog(ctx, sdnotify.WatchdogInterval(), g.Alive, log)
+	err = g.Run(ctx)
+	sdnotify.Stopping()
+	return err
 }
 
 // newGuard turns a loaded config into the runner.

@@ -120,6 +120,7 @@ type Guard struct {
 	watch  bool
 	sched  *scheduler.Scheduler
 	once   sync.Once
+	link   link
 }
 
 // New checks cfg, restores the saved state, if any, and prepares the
@@ -226,6 +227,23 @@ func (g *Guard) Run(ctx context.Context) error {
 		case in := <-g.inbox:
 			g.handle(in)
 		}
+	}
+}
+
+// Alive reports whether the loop answers within ctx: the watchdog's check.
+// A broker outage or a slow source does not hold the loop; a stuck handler does.
+func (g *Guard) Alive(ctx context.Context) error {
+	p := make(chan struct{})
+	select {
+	case g.inbox <- input{probe: p}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

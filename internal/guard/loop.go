@@ -20,6 +20,10 @@ type input struct {
 	// published is the id of a SHUTDOWN the broker has accepted.
 	published string
 	connected bool
+	// lost is set when the broker link dropped, with its cause.
+	lost error
+	// probe is a liveness check from the watchdog: closed by the loop.
+	probe chan struct{}
 }
 
 func (g *Guard) handle(in input) {
@@ -35,7 +39,12 @@ func (g *Guard) handle(in input) {
 	case in.published != "":
 		g.confirmed(in.published)
 	case in.connected:
+		g.linkUp(now)
 		g.announce()
+	case in.lost != nil:
+		g.linkDown(now, in.lost)
+	case in.probe != nil:
+		close(in.probe)
 	}
 }
 

@@ -40,6 +40,9 @@ type State struct {
 	Issuer    string    `json:"issuer,omitempty"`
 	CommandID string    `json:"command_id,omitempty"`
 	Bearing   string    `json:"bearing,omitempty"`
+	// Broker is the link to the broker as stormguard saw it: the last
+	// outage, reported once the link was back.
+	Broker *Link `json:"broker,omitempty"`
 	storm.State
 }
 
@@ -65,6 +68,7 @@ func (g *Guard) connect() error {
 		return err
 	}
 	c.Handle(g.cfg.Topics.Command(wire.Cancel), 1, g.onCancelMessage)
+	c.OnLost(func(err error) { g.send(input{lost: err}) })
 	c.OnConnect(func() {
 		g.send(input{connected: true})
 		g.once.Do(func() { close(g.ready) })
@@ -95,7 +99,7 @@ func (g *Guard) announce() {
 }
 
 func (g *Guard) publishState(st storm.State, now time.Time) {
-	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st}
+	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st, Broker: g.link.report()}
 	if st.Nearest != nil && st.Nearest.HasBearing {
 		msg.Bearing = storm.Compass(st.Nearest.BearingDeg)
 	}

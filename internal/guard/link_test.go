@@ -1,0 +1,51 @@
+package guard
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/storm"
+	"github.com/stormguard/stormguard/weather"
+	"github.com/stormguard/stormguard/wire"
+)
+
+// TestBrokerOutageIsReportedOnceBack cuts stormguard's link to the broker:
+// once it is back there is a broker event and the retained state names
+// the outage; the loop stays alive throughout.
+func TestBrokerOutageIsReportedOnceBack(t *testing.T) {
+	b := mqtttest.NATS(t)
+	proxy := mqtttest.NewProxy(t, b)
+	g, err := New(Config{Storm: storm.DefaultConfig(), MQTT: mqtt.Config{Brokers: []string{proxy.URL}, ClientID: "guard-link", MaxReconnect: time.Second},
+		QoS: 1, StateDir: t.TempDir(), Issuer: "stormguard@test", Streamers: []weather.Streamer{idle{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-g.Ready()
+
+	tp := wire.Topics{}
+	_, ch := listen(t, b.URL, tp.Event(Name), tp.State(Name))
+	proxy.Down()
+	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer acancel()
+	if err := g.Alive(actx); err != nil {
+		t.Fatalf("loop not alive during the outage: %v", err)
+	}
+	proxy.Up()
+	next(t, ch, "a broker event", func(m mqtt.Message) bool {
+		var ev Event
+		return m.Topic == tp.Event(Name) && json.Unmarshal(m.Payload, &ev) == nil && ev.Kind == "broker"
+	})
+	next(t, ch, "a state naming the outage", func(m mqtt.Message) bool {
+		var st State
+		return m.Topic == tp.State(Name) && json.Unmarshal(m.Payload, &st) == nil &&
+			st.Broker != nil && st.Broker.LastOutage != nil && st.Broker.LastOutage.Cause != ""
+	})
+}

@@ -2,24 +2,11 @@ package storm
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/stormguard/stormguard/weather"
 )
-
-var compassPoints = [16]string{
-	"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
-	"S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW",
-}
-
-// Compass names a bearing (degrees clockwise from north) by the nearest of 16 points.
-func Compass(bearingDeg float64) string {
-	d := math.Mod(bearingDeg, 360)
-	if d < 0 {
-		d += 360
-	}
-	return compassPoints[int(math.Floor(d/22.5+0.5))%16]
-}
 
 // clock formats a time the way reason texts show it: "19:58Z".
 func clock(t time.Time) string { return t.UTC().Format("15:04Z") }
@@ -29,7 +16,7 @@ func describe(s Strike) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "lightning %.1f km", s.DistanceKM)
 	if s.HasBearing {
-		b.WriteString(" " + Compass(s.BearingDeg))
+		b.WriteString(" " + weather.Compass(s.BearingDeg))
 	}
 	if s.Estimate {
 		b.WriteString(" (estimated)")

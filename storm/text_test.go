@@ -1,21 +1,8 @@
 package storm
 
-import "testing"
-
-func TestCompass(t *testing.T) {
-	tests := []struct {
-		deg  float64
-		want string
-	}{
-		{0, "N"}, {11.24, "N"}, {11.25, "NNE"}, {90, "E"}, {180, "S"}, {292.5, "WNW"},
-		{305, "NW"}, {348.75, "N"}, {359.9, "N"}, {360, "N"}, {-22.5, "NNW"}, {720 + 45, "NE"},
-	}
-	for _, tc := range tests {
-		if got := Compass(tc.deg); got != tc.want {
-			t.Errorf("Compass(%v) = %s, want %s", tc.deg, got, tc.want)
-		}
-	}
-}
+import (
+	"testing"
+)
 
 func TestReasonText(t *testing.T) {
 	tests := []struct {

@@ -223,7 +223,7 @@ func (t *timeline) showEvent(e guard.Event) {
 func describe(s weather.Strike) string {
 	d := fmt.Sprintf("%.1f km", s.DistanceKM)
 	if s.HasBearing {
-		d += " " + storm.Compass(s.BearingDeg)
+		d += " " + weather.Compass(s.BearingDeg)
 	}
 	cfg := storm.DefaultConfig()
 	switch {

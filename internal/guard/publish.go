@@ -7,6 +7,7 @@ import (
 
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/storm"
+	"github.com/stormguard/stormguard/weather"
 	"github.com/stormguard/stormguard/wire"
 )
 
@@ -101,7 +102,7 @@ func (g *Guard) announce() {
 func (g *Guard) publishState(st storm.State, now time.Time) {
 	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st, Broker: g.link.report()}
 	if st.Nearest != nil && st.Nearest.HasBearing {
-		msg.Bearing = storm.Compass(st.Nearest.BearingDeg)
+		msg.Bearing = weather.Compass(st.Nearest.BearingDeg)
 	}
 	b, err := json.Marshal(msg)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 	"unicode/utf8"
 
@@ -21,7 +20,7 @@ type Config struct {
 	// will and manual acks itself.
 	MQTT mqtt.Config
 	QoS  byte
-	// StateDir holds the journal and the MQTT session store.
+	// StateDir holds the journal.
 	StateDir string
 	// ShutdownCmd and RebootCmd are argv lists, run without a shell.
 	ShutdownCmd []string
@@ -113,7 +112,6 @@ func New(cfg Config) (*Agent, error) {
 	}
 	m.CleanSession = false // rule 4: the broker queues what we miss
 	m.ManualAck = true     // acknowledged only once journaled
-	m.StoreDir = filepath.Join(cfg.StateDir, "mqtt")
 	m.Logger = a.log
 	m.Will = &mqtt.Will{Topic: cfg.Topics.Presence(cfg.Host), Payload: []byte(wire.PresenceFalse), QoS: 1, Retained: true}
 	c, err := mqtt.New(m)

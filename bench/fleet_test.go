@@ -161,28 +161,6 @@ func benchFanout(b *testing.B, n int) {
 	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
 }
 
-// BenchmarkAgentIdle measures one agent process: exec to subscribed, and
-// resident memory once connected and idle.
-func BenchmarkAgentIdle(b *testing.B) {
-	broker := mqtttest.Mosquitto(b, mqtttest.MosquittoOptions{})
-	bin := buildAgent(b)
-	var starts []time.Duration
-	var rss []float64
-	for b.Loop() {
-		p := startAgents(b, bin, broker.Addr, 1)[0]
-		starts = append(starts, p.subscribed)
-		b.StopTimer()
-		time.Sleep(2 * time.Second) // idle on purpose: this measures the idle footprint
-		rss = append(rss, vmRSS(b, p.cmd.Process.Pid))
-		p.cmd.Process.Signal(os.Interrupt)
-		p.cmd.Wait()
-		b.StartTimer()
-	}
-	sort.Float64s(rss)
-	b.ReportMetric(float64(percentile(starts, 0.5).Microseconds())/1000, "start-to-subscribed-ms")
-	b.ReportMetric(rss[len(rss)/2], "idle-rss-MB")
-}
-
 func vmRSS(b testing.TB, pid int) float64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

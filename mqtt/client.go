@@ -29,9 +29,6 @@ type Config struct {
 	// CleanSession false keeps subscriptions and queued QoS 1 messages at
 	// the broker while this client is away (agents). Short-lived tools use true.
 	CleanSession bool
-	// StoreDir keeps unacknowledged outgoing messages across restarts;
-	// empty keeps them in memory.
-	StoreDir       string
 	KeepAlive      time.Duration // default 15s
 	MaxReconnect   time.Duration // default 15s; paho's own default is 10 min
 	ConnectTimeout time.Duration // default 10s
@@ -159,9 +156,11 @@ func New(cfg Config) (*Client, error) {
 	o.SetConnectTimeout(cfg.ConnectTimeout)
 	o.SetWriteTimeout(10 * time.Second)
 	o.SetAutoAckDisabled(cfg.ManualAck)
-	if cfg.StoreDir != "" {
-		o.SetStore(paho.NewFileStore(cfg.StoreDir))
-	}
+	// The client's own store stays in memory: paho's FileStore panics on
+	// any file error (a full disk would crash the program), and what it
+	// would keep (our unacknowledged outgoing acks and presence) is
+	// republished on connect anyway. Incoming commands are kept by the
+	// broker's persistent session and by the agent's journal.
 	if w := cfg.Will; w != nil {
 		o.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retained)
 	}

@@ -58,7 +58,7 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	sd, rb, wall := defaultPowerCmds()
 	fs.String("name", host, "this host's `name` in topics")
 	fs.Var(new(cli.StringList), "group", "a `group` this host belongs to (SHUTDOWN/group/NAME); repeatable")
-	fs.String("state-dir", defaultStateDir(), "`directory` for the journal and the MQTT session store")
+	fs.String("state-dir", defaultStateDir(), "`directory` for the journal (journal.jsonl)")
 	fs.String("shutdown-cmd", sd, "power-off `argv`, split on white space, run without a shell (a list in the config file)")
 	fs.String("reboot-cmd", rb, "reboot `argv`, split on white space, run without a shell")
 	fs.String("warn-cmd", wall, "`argv` that gets a warning for logged-in users on its standard input; empty for none")

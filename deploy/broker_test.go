@@ -27,27 +27,16 @@ import (
 // three privileged programs, and agents named after their hosts.
 var identities = []string{"stormguard", "shutdownall", "servicemanager", "nas", "pi3"}
 
-// makePKI writes what `stormguard certs -dir DIR -broker 127.0.0.1,localhost
-// stormguard shutdownall servicemanager nas pi3` writes, with the same calls:
-// DIR/broker and one directory per identity.
+// makePKI runs `stormguard certs -dir DIR -broker 127.0.0.1,localhost
+// stormguard shutdownall servicemanager nas pi3`, as docs/install.md does,
+// and returns DIR: DIR/broker and one directory per identity.
 func makePKI(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	ca, err := certs.NewCA("stormguard CA", 24*time.Hour)
+	args := append([]string{"certs", "-dir", dir, "-broker", "127.0.0.1,localhost"}, identities...)
+	out, err := exec.Command(build(t, "stormguard", "dev"), args...).CombinedOutput()
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ca.WriteCA(filepath.Join(dir, "ca")); err != nil {
-		t.Fatal(err)
-	}
-	hosts := []string{"127.0.0.1", "localhost"}
-	if err := ca.WriteDir(filepath.Join(dir, "broker"), hosts[0], hosts, 24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range identities {
-		if err := ca.WriteDir(filepath.Join(dir, n), n, nil, 24*time.Hour); err != nil {
-			t.Fatal(err)
-		}
+		t.Fatalf("stormguard certs: %v\n%s", err, out)
 	}
 	return dir
 }

@@ -13,16 +13,45 @@ import (
 	"time"
 )
 
-// build compiles ./cmd/<program> with the version stamped as
-// scripts/build-release.sh stamps it.
+var (
+	binMu  sync.Mutex
+	binDir string
+	bins   = map[string]string{}
+)
+
+// TestMain removes the binaries build made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// build compiles ./cmd/<program> once per test run, with the version
+// stamped as scripts/build-release.sh stamps it.
 func build(t *testing.T, program, version string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), program)
+	binMu.Lock()
+	defer binMu.Unlock()
+	key := program + "@" + version
+	if bin, ok := bins[key]; ok {
+		return bin
+	}
+	if binDir == "" {
+		d, err := os.MkdirTemp("", "deploy-test-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		binDir = d
+	}
+	bin := filepath.Join(binDir, program+"-"+version)
 	ldflags := "-X github.com/stormguard/stormguard/cmd/internal/cli.Version=" + version
 	out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, "../cmd/"+program).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build %s: %v\n%s", program, err, out)
 	}
+	bins[key] = bin
 	return bin
 }
 

@@ -24,10 +24,12 @@ DIR/broker, and one client directory per NAME in DIR/NAME holding
 ca_public_certificate.pem, public_certificate.pem and private_key.pem (0600),
 the layout every program's -cert flag reads. A client certificate's common
 name is NAME: with Mosquitto's use_identity_as_username it is the user name
-the ACL sees (see deploy/mosquitto/).
+the ACL sees (see deploy/mosquitto/): name an agent's certificate after
+its host (its -name), and the other programs stormguard, shutdownall and
+servicemanager.
 
 example:
-  stormguard certs -dir /etc/stormguard/pki -broker broker.lan,192.168.1.2 stormguard shutdownall servicemanager agent-nas agent-pi3
+  stormguard certs -dir /etc/stormguard/pki -broker broker.lan,192.168.1.2 stormguard shutdownall servicemanager nas pi3
 `
 
 // runCerts makes the certificates a fleet needs (stormguard certs).

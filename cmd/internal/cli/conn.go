@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/wire"
@@ -13,15 +14,16 @@ import (
 
 // Conn holds the connection settings every program shares.
 type Conn struct {
-	Host         string   `mapstructure:"host"`
-	Port         int      `mapstructure:"port"`
-	Brokers      []string `mapstructure:"brokers"`
-	Cert         string   `mapstructure:"cert"`
-	User         string   `mapstructure:"user"`
-	PasswordFile string   `mapstructure:"password-file"`
-	QoS          int      `mapstructure:"qos"`
-	Prefix       string   `mapstructure:"topic-prefix"`
-	Verbose      int      `mapstructure:"v"`
+	Host         string        `mapstructure:"host"`
+	Port         int           `mapstructure:"port"`
+	Brokers      []string      `mapstructure:"brokers"`
+	Cert         string        `mapstructure:"cert"`
+	User         string        `mapstructure:"user"`
+	PasswordFile string        `mapstructure:"password-file"`
+	QoS          int           `mapstructure:"qos"`
+	Prefix       string        `mapstructure:"topic-prefix"`
+	KeepAlive    time.Duration `mapstructure:"keepalive"`
+	Verbose      int           `mapstructure:"v"`
 }
 
 // AddConnFlags defines the shared connection flags on fs.
@@ -34,6 +36,7 @@ func AddConnFlags(fs *flag.FlagSet, defaultQoS int) {
 	fs.String("password-file", "", "read the broker password from this `file` (its first line)")
 	fs.Int("qos", defaultQoS, "MQTT quality of service `{0,1,2}`")
 	fs.String("topic-prefix", "", "put this `prefix` and a / in front of every topic")
+	fs.Duration("keepalive", 15*time.Second, "MQTT keepalive: the broker declares this client gone (and publishes its last will) after 1.5 times this without a word")
 }
 
 // Validate reports the first bad connection setting, naming its key.
@@ -45,6 +48,8 @@ func (c Conn) Validate() error {
 		return errors.New("host: empty")
 	case len(c.Brokers) == 0 && (c.Port <= 0 || c.Port > 65535):
 		return fmt.Errorf("port: %d is not a TCP port", c.Port)
+	case c.KeepAlive < 0 || (c.KeepAlive > 0 && c.KeepAlive < time.Second):
+		return fmt.Errorf("keepalive: %s is under a second", c.KeepAlive)
 	case c.Prefix != "" && strings.ContainsAny(c.Prefix, "+#"):
 		return fmt.Errorf("topic-prefix: %q has an MQTT wildcard", c.Prefix)
 	}
@@ -60,7 +65,7 @@ func (c Conn) MQTT(clientID string) (mqtt.Config, error) {
 	if err := c.Validate(); err != nil {
 		return mqtt.Config{}, err
 	}
-	cfg := mqtt.Config{ClientID: clientID, Username: c.User}
+	cfg := mqtt.Config{ClientID: clientID, Username: c.User, KeepAlive: c.KeepAlive}
 	cfg.Brokers = c.Brokers
 	if len(cfg.Brokers) == 0 {
 		scheme := "tcp"

@@ -6,6 +6,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/wire"
 )
@@ -38,7 +40,7 @@ type agentProc struct {
 }
 
 // startAgents starts n agent processes in dry-run and waits until each is subscribed.
-func startAgents(b testing.TB, bin, addr string, n int) []*agentProc {
+func startAgents(b testing.TB, bin, addr string, n int, extra ...string) []*agentProc {
 	b.Helper()
 	host, port, _ := strings.Cut(addr, ":")
 	procs := make([]*agentProc, n)
@@ -46,8 +48,9 @@ func startAgents(b testing.TB, bin, addr string, n int) []*agentProc {
 	errs := make(chan error, n)
 	for i := range n {
 		dir := filepath.Join(stateRoot(b), fmt.Sprint(i))
-		cmd := exec.Command(bin, "-host", host, "-port", port, "-name", fmt.Sprintf("h%03d", i),
-			"-state-dir", dir, "-dry-run", "-warn-cmd", "", "-shutdown-cmd", "true", "-reboot-cmd", "true")
+		args := []string{"-host", host, "-port", port, "-name", fmt.Sprintf("h%03d", i),
+			"-state-dir", dir, "-dry-run", "-warn-cmd", "", "-shutdown-cmd", "true", "-reboot-cmd", "true"}
+		cmd := exec.Command(bin, append(args, extra...)...)
 		stderr, _ := cmd.StderrPipe()
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
@@ -95,17 +98,51 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
-// BenchmarkFanout publishes one SHUTDOWN and measures until every agent's
-// first ack arrived. One iteration is one command to the whole fleet.
-func BenchmarkFanout200(b *testing.B) { benchFanout(b, 200) }
+// BenchmarkFanout publishes one SHUTDOWN to N agent processes and measures
+// until every agent's first ack arrived; each iteration is one command to
+// the whole fleet. BENCH_AGENTS (default 10,100,200,500) picks the sizes.
+// The signed variant signs every command and runs the agents with
+// -require-signed.
+func BenchmarkFanout(b *testing.B) {
+	sizes := []int{10, 100, 200, 500}
+	if s := os.Getenv("BENCH_AGENTS"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatalf("BENCH_AGENTS: %v", err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	bin := buildAgent(b)
+	for _, n := range sizes {
+		for _, signed := range []bool{false, true} {
+			name := fmt.Sprintf("agents=%d/plain", n)
+			if signed {
+				name = fmt.Sprintf("agents=%d/signed", n)
+			}
+			b.Run(name, func(b *testing.B) { benchFanout(b, bin, n, signed) })
+		}
+	}
+}
 
-// BenchmarkFanout50 is the same with 50 agents, to show how latency scales.
-func BenchmarkFanout50(b *testing.B) { benchFanout(b, 50) }
-
-func benchFanout(b *testing.B, n int) {
+func benchFanout(b *testing.B, bin string, n int, signed bool) {
 	broker := mqtttest.Mosquitto(b, mqtttest.MosquittoOptions{Extra: "max_connections -1\nautosave_interval 3600\n"})
-	procs := startAgents(b, buildAgent(b), broker.Addr, n)
-	_ = procs
+	var key ed25519.PrivateKey
+	var extra []string
+	if signed {
+		dir := b.TempDir()
+		privPath, pubPath, err := keys.Generate(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if key, err = keys.LoadPrivate(privPath); err != nil {
+			b.Fatal(err)
+		}
+		extra = []string{"-public-key", pubPath, "-require-signed"}
+	}
+	startAgents(b, bin, broker.Addr, n, extra...)
 	acks := make(chan wire.Ack, 10*n)
 	c, err := mqtt.New(mqtt.Config{Brokers: []string{broker.URL}, ClientID: "bench", CleanSession: true})
 	if err != nil {
@@ -126,7 +163,11 @@ func benchFanout(b *testing.B, n int) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		id := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)
-		payload, _ := wire.Command{ID: id, Action: wire.Shutdown, IssuedAt: time.Now()}.Encode()
+		cmd := wire.Command{ID: id, Action: wire.Shutdown, IssuedAt: time.Now()}
+		if key != nil {
+			cmd.Sign(key)
+		}
+		payload, _ := cmd.Encode()
 		start := time.Now()
 		if err := c.Publish(ctx, "SHUTDOWN", 1, false, payload); err != nil {
 			b.Fatal(err)

@@ -2,27 +2,6 @@
 // from the broker, journals every message and runs the power command.
 package main
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/stormguard/stormguard/cmd/internal/cli"
 
-	"github.com/stormguard/stormguard/cmd/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := Run(ctx, os.Args[1:])
-	if errors.Is(err, cli.ErrHelp) || errors.Is(err, cli.ErrVersion) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-		fmt.Fprintln(os.Stderr, "hint: agent -h lists the settings")
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("agent -h lists the settings", Run) }

@@ -20,6 +20,9 @@ type silentError struct{ msg string }
 
 func (e *silentError) Error() string { return e.msg }
 
+// Quiet reports that the message needs no usage hint.
+func (e *silentError) Quiet() bool { return true }
+
 // Run does what the command line says and writes the result to out.
 func Run(ctx context.Context, args []string, out io.Writer) error {
 	j, err := load(args, os.Stderr)

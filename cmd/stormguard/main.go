@@ -4,25 +4,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := Run(ctx, os.Args[1:], os.Stdout)
-	if errors.Is(err, cli.ErrHelp) || errors.Is(err, cli.ErrVersion) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-		fmt.Fprintln(os.Stderr, "hint: stormguard -h lists the subcommands, stormguard <subcommand> -h their settings")
-		os.Exit(1)
-	}
+	cli.Main("stormguard -h lists the subcommands, stormguard <subcommand> -h their settings",
+		func(ctx context.Context, args []string) error { return Run(ctx, args, os.Stdout) })
 }

@@ -141,7 +141,7 @@ func load(args []string, out io.Writer) (job, error) {
 		return job{}, err
 	}
 	j.mqtt.CleanSession = true
-	j.mqtt.Logger = cli.Logger(s.Verbose)
+	j.mqtt.Logger = cli.ToolLogger(s.Verbose)
 	return j, nil
 }
 

@@ -98,6 +98,8 @@ func TestShutdownallWithAgents(t *testing.T) {
 			}
 		})
 		t.Run("target reaches only that host", func(t *testing.T) {
+			// Dry-run agents go offline and come back after each power-down.
+			waitPresent(t, b, "nas", "pi3")
 			out, err := run(t, b, "-reboot", "-target", "pi3", "-wait", "10s", "kernel")
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -107,6 +109,8 @@ func TestShutdownallWithAgents(t *testing.T) {
 			}
 		})
 		t.Run("group reaches its members", func(t *testing.T) {
+			// Dry-run agents go offline and come back after each power-down.
+			waitPresent(t, b, "nas", "pi3")
 			out, err := run(t, b, "-reboot", "-group", "office", "-wait", "10s", "office only")
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -116,6 +120,8 @@ func TestShutdownallWithAgents(t *testing.T) {
 			}
 		})
 		t.Run("cancel during a countdown is acked by every host", func(t *testing.T) {
+			// Dry-run agents go offline and come back after each power-down.
+			waitPresent(t, b, "nas", "pi3")
 			out, err := run(t, b, "-delay", "1m", "lightning near")
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -133,6 +139,8 @@ func TestShutdownallWithAgents(t *testing.T) {
 			}
 		})
 		t.Run("a present but silent host is named and fails the run", func(t *testing.T) {
+			// Dry-run agents go offline and come back after each power-down.
+			waitPresent(t, b, "nas", "pi3")
 			ghost := rawClient(t, b.URL)
 			tp := wire.Topics{}
 			pub(t, ghost, tp.Presence("ghost"), "True")

@@ -176,11 +176,25 @@ func fieldsHook(from, to reflect.Type, data any) (any, error) {
 	return strings.FieldsFunc(data.(string), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }), nil
 }
 
-// Logger returns a key=value logger on stderr: info by default, debug with -v.
+// Logger returns a key=value logger on stderr for a daemon: info by
+// default, debug with -v.
 func Logger(verbosity int) *slog.Logger {
 	level := slog.LevelInfo
 	if verbosity > 0 {
 		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// ToolLogger is Logger for a command-line tool, whose output is its
+// result: warnings only by default, info with -v, debug with -v -v.
+func ToolLogger(verbosity int) *slog.Logger {
+	level := slog.LevelWarn
+	switch {
+	case verbosity > 1:
+		level = slog.LevelDebug
+	case verbosity == 1:
+		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

@@ -28,7 +28,7 @@ type Config struct {
 	TLS      *tls.Config
 	// CleanSession false keeps subscriptions and queued QoS 1 messages at
 	// the broker while this client is away (agents). Short-lived tools use true.
-	CleanSession bool
+	CleanSession   bool
 	KeepAlive      time.Duration // default 15s
 	MaxReconnect   time.Duration // default 15s; paho's own default is 10 min
 	ConnectTimeout time.Duration // default 10s

@@ -69,12 +69,29 @@ func TestConformance(t *testing.T) {
 			if err := pub.Publish(ctx10(t), "conf/retained", 1, true, []byte("old")); err != nil {
 				t.Fatal(err)
 			}
-			got := make(chan Message, 4)
-			sub := newClient(t, b.URL, nil)
-			sub.Handle("conf/#", 1, func(m Message) { got <- m })
-			start(t, sub)
-			if m := recv(t, got); !m.Retained || string(m.Payload) != "old" {
-				t.Errorf("first message = %q retained=%v, want the retained %q", m.Payload, m.Retained, "old")
+			// nats-server stores a retained message asynchronously after its
+			// PUBACK, so a subscriber that comes at once may be early: retry
+			// the subscription until the retained message is there.
+			var got chan Message
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				got = make(chan Message, 4)
+				sub := newClient(t, b.URL, nil)
+				sub.Handle("conf/#", 1, func(m Message) { got <- m })
+				start(t, sub)
+				select {
+				case m := <-got:
+					if !m.Retained || string(m.Payload) != "old" {
+						t.Fatalf("first message = %q retained=%v, want the retained %q", m.Payload, m.Retained, "old")
+					}
+				case <-time.After(time.Second):
+					sub.Close(0)
+					if time.Now().After(deadline) {
+						t.Fatal("the retained message never reached a new subscriber")
+					}
+					continue
+				}
+				break
 			}
 			if err := pub.Publish(ctx10(t), "conf/live", 1, false, []byte("new")); err != nil {
 				t.Fatal(err)

@@ -34,6 +34,11 @@ type Config struct {
 	ConnectTimeout time.Duration // default 10s
 	// Will is published by the broker if this client vanishes without a clean disconnect.
 	Will *Will
+	// Ordered delivers messages to handlers one at a time, in the order they
+	// arrived, on paho's own goroutine. Only for handlers that never block
+	// and never publish and wait (that would stall paho); the default runs
+	// each handler on its own goroutine, in no particular order.
+	Ordered bool
 	// ManualAck leaves acknowledging each message to the handler (Message.Ack),
 	// so a message is acknowledged only after it is safely handled.
 	ManualAck bool
@@ -91,8 +96,9 @@ func (m Message) Ack() {
 	}
 }
 
-// Handler receives messages. It runs on its own goroutine per message, so
-// it may publish and wait; delivery order is not guaranteed.
+// Handler receives messages. Unless Config.Ordered is set it runs on its
+// own goroutine per message, so it may publish and wait, and delivery order
+// is not guaranteed.
 type Handler func(Message)
 
 type route struct {
@@ -146,7 +152,7 @@ func New(cfg Config) (*Client, error) {
 	o.SetCleanSession(cfg.CleanSession)
 	// OrderMatters=false runs every handler on its own goroutine; with true a
 	// handler that publishes and waits can stall paho (go-libraries.md P1).
-	o.SetOrderMatters(false)
+	o.SetOrderMatters(cfg.Ordered)
 	o.SetAutoReconnect(true)
 	o.SetMaxReconnectInterval(cfg.MaxReconnect)
 	o.SetConnectRetry(true)

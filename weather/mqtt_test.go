@@ -22,7 +22,8 @@ func newPahoClient(t testing.TB, url, role string) mqtt.Client {
 	opts := mqtt.NewClientOptions().
 		AddBroker(url).
 		SetClientID(fmt.Sprintf("weather-test-%s-%d-%d", role, time.Now().UnixNano(), clientSeq.Add(1))).
-		SetOrderMatters(false).
+		SetOrderMatters(true). // as stormguard connects its feeds (mqtt.Config.Ordered)
+
 		SetAutoReconnect(false).
 		SetConnectTimeout(5 * time.Second)
 	c := mqtt.NewClient(opts)

@@ -291,6 +291,9 @@ func sourceClient(key string, b broker, name string, c config) (*mqtt.Client, er
 		cfg.ClientID = b.ClientID
 	}
 	cfg.CleanSession = true
+	// A feed's handlers only decode and hand over, and an availability
+	// topic's "offline" must not overtake the "online" before it.
+	cfg.Ordered = true
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s.broker: %w", key, err)
 	}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,33 +20,6 @@ import (
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/wire"
 )
-
-var (
-	buildOnce sync.Once
-	agentBin  string
-	buildErr  error
-)
-
-// faultAgent builds the agent with the fault hook compiled in.
-func faultAgent(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "faults")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		agentBin = filepath.Join(dir, "agent")
-		out, err := exec.Command("go", "build", "-tags", "faultinject", "-o", agentBin, "../cmd/agent").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return agentBin
-}
 
 // host is one agent process with a counting power command.
 type host struct {
@@ -61,7 +33,7 @@ type host struct {
 func newHost(t *testing.T, b *mqtttest.Broker, name string) *host {
 	t.Helper()
 	dir := t.TempDir()
-	h := &host{t: t, bin: faultAgent(t), runs: filepath.Join(dir, "runs"), state: filepath.Join(dir, "state")}
+	h := &host{t: t, bin: binary(t, "agent"), runs: filepath.Join(dir, "runs"), state: filepath.Join(dir, "state")}
 	script := filepath.Join(dir, "power.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\necho \"$STORMGUARD_COMMAND_ID\" >> "+h.runs+"\n"), 0o755)
 	hostname, port, _ := strings.Cut(b.Addr, ":")

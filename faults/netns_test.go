@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,36 +86,6 @@ func (h *testHost) link(t *testing.T, up bool) {
 	if err := ip("link", "set", h.outer, state); err != nil {
 		t.Fatal(err)
 	}
-}
-
-var (
-	binOnce sync.Once
-	bins    = map[string]string{}
-	binErr  error
-)
-
-// binary builds ../cmd/<name> once per test run.
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "faultbins")
-		if err != nil {
-			binErr = err
-			return
-		}
-		for _, n := range []string{"agent", "shutdownall", "servicemanager"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(dir, n), "../cmd/"+n).CombinedOutput()
-			if err != nil {
-				binErr = fmt.Errorf("go build %s: %v\n%s", n, err, out)
-				return
-			}
-			bins[n] = filepath.Join(dir, n)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return bins[name]
 }
 
 // TestHostCutOff runs an agent in its own network namespace and cuts its

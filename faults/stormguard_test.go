@@ -401,32 +401,6 @@ var mistypedBodies = map[string][]byte{
 	"nws":       []byte(`{"features":{"properties":{"event":["Severe Thunderstorm Warning"],"status":true}}}`),
 }
 
-var (
-	sgBuildOnce sync.Once
-	sgBin       string
-	sgBuildErr  error
-)
-
-// stormguardBinary builds ../cmd/stormguard once per test run.
-func stormguardBinary(t *testing.T) string {
-	t.Helper()
-	sgBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "faultsg")
-		if err != nil {
-			sgBuildErr = err
-			return
-		}
-		sgBin = filepath.Join(dir, "stormguard")
-		if out, err := exec.Command("go", "build", "-o", sgBin, "../cmd/stormguard").CombinedOutput(); err != nil {
-			sgBuildErr = fmt.Errorf("go build stormguard: %v\n%s", err, out)
-		}
-	})
-	if sgBuildErr != nil {
-		t.Fatal(sgBuildErr)
-	}
-	return sgBin
-}
-
 // writeSGConfig writes a config for the site at 40.0,-105.0 with rest after it.
 func writeSGConfig(t *testing.T, rest string) string {
 	t.Helper()
@@ -454,7 +428,7 @@ func startSG(t *testing.T, label string, args ...string) *sgProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &sgProcess{cmd: exec.Command(stormguardBinary(t), append([]string{"run"}, args...)...), logPath: logf.Name(), done: make(chan struct{})}
+	p := &sgProcess{cmd: exec.Command(binary(t, "stormguard"), append([]string{"run"}, args...)...), logPath: logf.Name(), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -158,9 +158,14 @@ func (c Command) Validate() error {
 	case c.Cancels != "" && c.Action != Cancel:
 		return bad("cancels set on a %s command", c.Action)
 	}
-	for _, r := range c.ID {
-		if r <= ' ' || r == 0x7f || r == '/' || r == '+' || r == '#' {
-			return bad("id has %q", r)
+	for field, id := range map[string]string{"id": c.ID, "cancels": c.Cancels} {
+		if len(id) > MaxID {
+			return bad("%s longer than %d bytes", field, MaxID)
+		}
+		for _, r := range id {
+			if r <= ' ' || r == 0x7f || r == '/' || r == '+' || r == '#' {
+				return bad("%s has %q", field, r)
+			}
 		}
 	}
 	if err := checkText("reason", c.Reason, MaxReason); err != nil {

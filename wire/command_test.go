@@ -75,6 +75,7 @@ var payloads = []struct {
 	{name: "deadline before issue", action: Shutdown, topic: "SHUTDOWN", raw: `{"v":1,"id":"c","issued_at":"2026-07-15T19:56:00Z","deadline":"2026-07-15T19:00:00Z"}`, wantErr: "deadline before"},
 	{name: "bad target name", action: Shutdown, topic: "SHUTDOWN", raw: `{"v":1,"id":"c","issued_at":"2026-07-15T19:56:00Z","targets":["a/b"]}`, wantErr: "target"},
 	{name: "trailing data", action: Shutdown, topic: "SHUTDOWN", raw: `{"v":1,"id":"c","issued_at":"2026-07-15T19:56:00Z"} {}`, wantErr: "data after"},
+	{name: "cancels with a space", action: Cancel, topic: "CANCEL", raw: `{"v":1,"id":"x","issued_at":"2026-07-15T19:56:00Z","cancels":"a b"}`, wantErr: "cancels has"},
 	{name: "id with slash", action: Shutdown, topic: "SHUTDOWN", raw: `{"v":1,"id":"a/b","issued_at":"2026-07-15T19:56:00Z"}`, wantErr: "id has"},
 	{name: "huge payload", action: Shutdown, topic: "SHUTDOWN", raw: strings.Repeat("x", MaxPayload+1), wantErr: "larger than"},
 	{name: "long reason", action: Shutdown, topic: "SHUTDOWN", raw: strings.Repeat("x", MaxReason+1), wantErr: "reason longer"},

@@ -43,6 +43,7 @@ type settings struct {
 	Keygen   string        `mapstructure:"keygen"`
 	SignKey  string        `mapstructure:"sign-key"`
 	Settle   time.Duration `mapstructure:"settle"`
+	ID       string        `mapstructure:"id"`
 }
 
 // job is one run of shutdownall, ready to go.
@@ -61,6 +62,7 @@ func load(args []string, out io.Writer) (job, error) {
 	cli.AddConnFlags(fs, 1)
 	fs.Bool("reboot", false, "reboot instead of powering down")
 	fs.Bool("cancel", false, "call off pending countdowns (all of them, or the command named by -id)")
+	fs.String("id", "", "with -cancel: the `id` of the one command to call off (as -status and the acks show it)")
 	fs.Duration("delay", 0, "hosts count down this long before acting; a -cancel can stop them")
 	fs.Duration("wait", 0, "wait this long for every present host to answer (and, for a power-down, go offline)")
 	fs.Duration("expires", 0, "hosts ignore the command if it has not run by deadline + this (default: none; agents still apply their -max-age)")
@@ -98,6 +100,9 @@ func load(args []string, out io.Writer) (job, error) {
 	if s.Cancel && s.Delay > 0 {
 		return job{}, errors.New("-delay does not apply to -cancel")
 	}
+	if s.ID != "" && !s.Cancel {
+		return job{}, errors.New("-id names the command to cancel: use it with -cancel")
+	}
 	for _, t := range s.Targets {
 		if err := wire.ValidName(t); err != nil {
 			return job{}, fmt.Errorf("target: %w", err)
@@ -124,6 +129,7 @@ func load(args []string, out io.Writer) (job, error) {
 	if s.Group != "" {
 		j.cmd.Groups = []string{s.Group}
 	}
+	j.cmd.Cancels = s.ID
 	if s.Delay > 0 {
 		j.cmd.Deadline = now.Add(s.Delay)
 	}

@@ -137,6 +137,11 @@ func TestShutdownallWithAgents(t *testing.T) {
 			if !lineHas(out, "nas", "cancelled") || !lineHas(out, "pi3", "cancelled") {
 				t.Errorf("want cancelled from both:\n%s", out)
 			}
+			// A cancel naming another command leaves nothing to cancel.
+			out, err = run(t, b, "-cancel", "-id", "no-such-command", "-wait", "10s", "wrong id")
+			if err != nil || !lineHas(out, "nas", "nothing pending") {
+				t.Errorf("cancel of an unknown id: %v\n%s", err, out)
+			}
 		})
 		t.Run("a present but silent host is named and fails the run", func(t *testing.T) {
 			// Dry-run agents go offline and come back after each power-down.
@@ -195,6 +200,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"-qos", "3", "x"},
 		{"-sign-key", "/nonexistent", "x"},
 		{"-status", "words"},
+		{"-id", "c-1", "x"},
+		{"-cancel", "-id", "a/b"},
 	} {
 		if _, err := load(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("load(%q) accepted", args)

@@ -143,7 +143,10 @@ func load(args []string, out io.Writer) (job, error) {
 		return job{}, err
 	}
 	host, _ := os.Hostname()
-	if j.mqtt, err = s.Conn.MQTT(fmt.Sprintf("shutdownall-%s-%d", host, os.Getpid())); err != nil {
+	// A fresh client id per run: two runs at once must not kick each other off.
+	var nonce [3]byte
+	rand.Read(nonce[:])
+	if j.mqtt, err = s.Conn.MQTT(fmt.Sprintf("shutdownall-%s-%d-%x", host, os.Getpid(), nonce)); err != nil {
 		return job{}, err
 	}
 	j.mqtt.CleanSession = true

@@ -42,7 +42,7 @@ func countdownState(t *testing.T) (storm.State, storm.Shutdown) {
 	return storm.State{}, storm.Shutdown{}
 }
 
-func runGuard(t *testing.T, url, dir string) {
+func runGuard(t *testing.T, url, dir string) *Guard {
 	t.Helper()
 	g, err := New(Config{Storm: storm.DefaultConfig(), MQTT: mqtt.Config{Brokers: []string{url}, ClientID: "guard-test"},
 		QoS: 1, StateDir: dir, Issuer: "stormguard@test", Streamers: []weather.Streamer{idle{}}})
@@ -53,6 +53,7 @@ func runGuard(t *testing.T, url, dir string) {
 	done := make(chan struct{})
 	go func() { g.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	return g
 }
 
 func listen(t *testing.T, url string, filters ...string) (*mqtt.Client, chan mqtt.Message) {
@@ -141,15 +142,7 @@ func TestRetainedCancelIsNotObeyed(t *testing.T) {
 // (and so has had the retained one replayed).
 func runGuardReady(t *testing.T, url, dir string) {
 	t.Helper()
-	g, err := New(Config{Storm: storm.DefaultConfig(), MQTT: mqtt.Config{Brokers: []string{url}, ClientID: "guard-test"},
-		QoS: 1, StateDir: dir, Issuer: "stormguard@test", Streamers: []weather.Streamer{idle{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { g.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	g := runGuard(t, url, dir)
 	select {
 	case <-g.Ready():
 	case <-time.After(10 * time.Second):

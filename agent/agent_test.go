@@ -207,6 +207,7 @@ func TestAgentWithBrokers(t *testing.T) {
 			w := newWatcher(t, b.URL)
 			w.publish("REBOOT/pi3", true, []byte("kernel update"))
 			t.Cleanup(func() { w.publish("REBOOT/pi3", true, nil) })
+			mqtttest.WaitRetained(t, b.URL, nil, "REBOOT/pi3", "kernel update")
 			h := newHost(t, b.URL, "pi3", nil)
 			a := w.waitAck("pi3", wire.Rejected)
 			if !strings.Contains(a.Detail, "retained") {

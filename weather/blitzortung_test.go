@@ -3,6 +3,7 @@ package weather
 import (
 	"context"
 	"errors"
+	"github.com/stormguard/stormguard/internal/mqtttest"
 	"math"
 	"slices"
 	"strings"
@@ -36,7 +37,9 @@ func streamBlitzortung(t *testing.T, radiusKM float64, want int) []Strike {
 	}
 	pub := newPahoClient(t, url, "pub")
 	// A retained strike is stale by definition and must be ignored.
-	publish(t, pub, "blitzortung/1.1/9/x/j/7/d/9/v/2/f/s/m/q", `{"lat":40.0001,"lon":-105.0001,"status":0,"region":3,"time":1784100000000000000}`, true)
+	const stale = `{"lat":40.0001,"lon":-105.0001,"status":0,"region":3,"time":1784100000000000000}`
+	publish(t, pub, "blitzortung/1.1/9/x/j/7/d/9/v/2/f/s/m/q", stale, true)
+	mqtttest.WaitRetained(t, url, nil, "blitzortung/1.1/9/x/j/7/d/9/v/2/f/s/m/q", stale)
 	col := runStream(t, b)
 	sub.waitGranted(t, len(b.Filters()))
 	for _, m := range fixtureMessages(t, "blitzortung-strikes.jsonl") {

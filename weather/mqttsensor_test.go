@@ -2,6 +2,7 @@ package weather
 
 import (
 	"context"
+	"github.com/stormguard/stormguard/internal/mqtttest"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ func TestMQTTSensorFixtureOverBroker(t *testing.T) {
 	// is retained. That old distance is not a new strike.
 	publish(t, pub, msgs[0].Topic, msgs[0].Payload, true)
 	publish(t, pub, "lightning-detector/sensor/lightning_distance/state", "27.0", true)
+	mqtttest.WaitRetained(t, url, nil, msgs[0].Topic, msgs[0].Payload)
+	mqtttest.WaitRetained(t, url, nil, "lightning-detector/sensor/lightning_distance/state", "27.0")
 
 	sub := newPahoSubscriber(t, url)
 	src, err := NewMQTTSensor(MQTTSensorConfig{Subscriber: sub, Node: "lightning-detector"})

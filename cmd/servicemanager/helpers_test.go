@@ -241,28 +241,6 @@ func (w *watcher) dump(mark int) string {
 	return sb.String()
 }
 
-// retainedValue subscribes afresh to topic, as a dashboard started later
-// would, and returns the retained payload the broker hands it.
-func retainedValue(t *testing.T, url string, tlsCfg *tls.Config, topic string) string {
-	t.Helper()
-	got := make(chan mqtt.Message, 4)
-	c := newClient(t, url, tlsCfg, nil)
-	c.Handle(topic, 1, func(m mqtt.Message) {
-		if m.Retained {
-			got <- m
-		}
-	})
-	startClient(t, c)
-	defer c.Close(50 * time.Millisecond)
-	select {
-	case m := <-got:
-		return string(m.Payload)
-	case <-time.After(within):
-		t.Fatalf("no retained message on %s within %v", topic, within)
-	}
-	return ""
-}
-
 // logSink is a slog.Handler that keeps rendered lines for assertions; the
 // lines are shown when the test fails.
 type logSink struct {

@@ -19,6 +19,9 @@ func TestLateStart(t *testing.T) {
 		publish(t, res, fooPresence, "True", true)
 		publish(t, res, fooBar, "True", true)
 		publish(t, res, fooBaz, "True", true)
+		for _, topic := range []string{fooPresence, fooBar, fooBaz} {
+			mqtttest.WaitRetained(t, b.URL, nil, topic, "True")
+		}
 
 		w := watch(t, b.URL, nil, "+/#")
 		startManager(t, w, managerArgs(t, b, "sm-late"))
@@ -26,9 +29,7 @@ func TestLateStart(t *testing.T) {
 		publish(t, res, fooPresence, "False", true) // as its will would
 		w.expect(t, mark, fooBar+" False", fooBaz+" False")
 		for _, topic := range []string{fooBar, fooBaz} {
-			if got := retainedValue(t, b.URL, nil, topic); got != "False" {
-				t.Errorf("a later subscriber to %s gets %q, want the manager's retained False", topic, got)
-			}
+			mqtttest.WaitRetained(t, b.URL, nil, topic, "False")
 		}
 	})
 }
@@ -68,9 +69,7 @@ func TestManagerRestart(t *testing.T) {
 				settle(t, w, other)
 
 				first.stop(t)
-				if got := retainedValue(t, b.URL, nil, "resourceavailable/servicemanager/presence"); got != "False" {
-					t.Errorf("after a clean stop the manager's presence is %q, want False", got)
-				}
+				mqtttest.WaitRetained(t, b.URL, nil, "resourceavailable/servicemanager/presence", "False")
 				mark := w.mark()
 				proxy.Down()
 				w.expect(t, mark, fooPresence+" False")

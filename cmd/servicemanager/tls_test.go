@@ -68,9 +68,7 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	publish(t, res, fooBaz, "True", false)
 	publish(t, res, fooPresence, "False", true)
 	w.expect(t, mark, fooBar+" False", fooBaz+" False")
-	if got := retainedValue(t, b.URL, resTLS, fooBar); got != "False" {
-		t.Errorf("retained %s = %q after the resource left, want False", fooBar, got)
-	}
+	mqtttest.WaitRetained(t, b.URL, resTLS, fooBar, "False")
 }
 
 // TestCertFiles: a manager whose certificate directory lacks a file, or

@@ -46,18 +46,30 @@ func startAgent(t *testing.T, url, name string, groups ...string) {
 // waitPresent waits until shutdownall -status lists every host as online.
 func waitPresent(t *testing.T, b *mqtttest.Broker, hosts ...string) {
 	t.Helper()
+	waitStatus(t, b, fmt.Sprintf("hosts %v all online", hosts), func(out string) bool {
+		for _, h := range hosts {
+			if !strings.Contains(out, h+"  ") || !lineHas(out, h, "yes") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitStatus runs shutdownall -status until its table satisfies ok. Host
+// states are retained messages that the agents publish after they act,
+// and a broker files them for new subscribers a moment later, so one look
+// may come early.
+func waitStatus(t *testing.T, b *mqtttest.Broker, what string, ok func(string) bool) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, err := run(t, b, "-status")
-		ok := err == nil
-		for _, h := range hosts {
-			ok = ok && strings.Contains(out, h+"  ") && lineHas(out, h, "yes")
-		}
-		if ok {
+		if err == nil && ok(out) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("hosts %v not all online in -status:\n%s", hosts, out)
+			t.Fatalf("-status never showed %s: %v\n%s", what, err, out)
 		}
 	}
 }
@@ -126,10 +138,7 @@ func TestShutdownallWithAgents(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			out, err = run(t, b, "-status")
-			if err != nil || !lineHas(out, "nas", "shutdown at") {
-				t.Fatalf("status does not show the pending countdown: %v\n%s", err, out)
-			}
+			waitStatus(t, b, "the pending countdown on nas", func(out string) bool { return lineHas(out, "nas", "shutdown at") })
 			out, err = run(t, b, "-cancel", "-wait", "10s", "false alarm")
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)

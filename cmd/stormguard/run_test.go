@@ -161,6 +161,11 @@ func TestRetainedStateAndPresence(t *testing.T) {
 	early.wait(0, "first state", clear)
 
 	presence := wire.Topics{}.Presence(guard.Name)
+	stateTopic := wire.Topics{}.State(guard.Name)
+	mqtttest.WaitRetainedMatch(t, b.URL, nil, stateTopic, "the clear state", func(p []byte) bool {
+		return clear(mqtt.Message{Topic: stateTopic, Payload: p})
+	})
+	mqtttest.WaitRetained(t, b.URL, nil, presence, wire.PresenceTrue)
 	late := newWatcher(t, b.URL, presence)
 	m, _ := late.wait(0, "state for a late subscriber", clear)
 	if !m.Retained {

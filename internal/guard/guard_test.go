@@ -125,6 +125,7 @@ func TestRetainedCancelIsNotObeyed(t *testing.T) {
 	if err := pub.Publish(ctx, "CANCEL", 1, true, []byte("retained from last week")); err != nil {
 		t.Fatal(err)
 	}
+	mqtttest.WaitRetained(t, b.URL, nil, "CANCEL", "retained from last week")
 	runGuardReady(t, b.URL, dir)
 	if err := pub.Publish(ctx, "CANCEL", 1, false, []byte("live")); err != nil {
 		t.Fatal(err)

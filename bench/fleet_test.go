@@ -42,15 +42,23 @@ type agentProc struct {
 // startAgents starts n agent processes in dry-run and waits until each is subscribed.
 func startAgents(b testing.TB, bin, addr string, n int, extra ...string) []*agentProc {
 	b.Helper()
+	return startAgentsWith(b, bin, addr, n, func(string) []string { return extra })
+}
+
+// startAgentsWith is startAgents with flags per agent, by host name; they
+// come after the dry-run defaults and so override them.
+func startAgentsWith(b testing.TB, bin, addr string, n int, extra func(name string) []string) []*agentProc {
+	b.Helper()
 	host, port, _ := strings.Cut(addr, ":")
 	procs := make([]*agentProc, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
 		dir := filepath.Join(stateRoot(b), fmt.Sprint(i))
-		args := []string{"-host", host, "-port", port, "-name", fmt.Sprintf("h%03d", i),
+		name := fmt.Sprintf("h%03d", i)
+		args := []string{"-host", host, "-port", port, "-name", name,
 			"-state-dir", dir, "-dry-run", "-warn-cmd", "", "-shutdown-cmd", "true", "-reboot-cmd", "true"}
-		cmd := exec.Command(bin, append(args, extra...)...)
+		cmd := exec.Command(bin, append(args, extra(name)...)...)
 		stderr, _ := cmd.StderrPipe()
 		start := time.Now()
 		if err := cmd.Start(); err != nil {

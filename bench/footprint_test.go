@@ -17,16 +17,21 @@ import (
 
 const python = "/usr/bin/python3"
 
-// startPython runs the original design's Python subscriber and returns it
-// once subscribed, with the time that took.
-func startPython(b testing.TB, addr string, i int) (*exec.Cmd, time.Duration) {
+// startPython runs the original design's Python subscriber, with power as
+// its power command ("true" when empty), and returns it once subscribed,
+// with the time that took.
+func startPython(b testing.TB, addr string, i int, power ...string) (*exec.Cmd, time.Duration) {
 	b.Helper()
 	if err := exec.Command(python, "-c", "import paho.mqtt.client").Run(); err != nil {
 		b.Skip("python3-paho-mqtt not installed (apt-get install python3-paho-mqtt)")
 	}
 	host, port, _ := strings.Cut(addr, ":")
 	dir := b.TempDir()
-	cmd := exec.Command(python, "testdata/original.py", host, port, fmt.Sprint(i), filepath.Join(dir, "saved"), "true")
+	if len(power) == 0 {
+		power = []string{"true"}
+	}
+	args := append([]string{"testdata/original.py", host, port, fmt.Sprint(i), filepath.Join(dir, "saved")}, power...)
+	cmd := exec.Command(python, args...)
 	stderr, _ := cmd.StderrPipe()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

@@ -12,6 +12,8 @@ out=${1:-docs/bench-raw.txt}
   echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   # Fan-out to real agent processes, plain and signed; each -count is one fleet.
   go test ./bench -run '^$' -bench 'Fanout' -benchtime 20x -count 3 -timeout 60m
+  # Publish to power command started: agents against Python subscribers, same run.
+  go test ./bench -run '^$' -bench 'ToPower' -benchtime 20x -count 3 -timeout 60m
   # One idle agent against the original design's Python subscriber, same run.
   go test ./bench -run '^$' -bench 'Footprint' -benchtime 3x -timeout 30m
   # stormguard: strike to SHUTDOWN under a busy feed; memory over an hour-equivalent.

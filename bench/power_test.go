@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/wire"
+)
+
+// BenchmarkToPower compares, in the same run, what a user waits for: one
+// SHUTDOWN published until the power command has started on each of N
+// hosts, for N agents and for N of the original design's Python
+// subscribers (bench/testdata/original.py). The power command is marker,
+// which reports its start over loopback TCP; both fleets run it the same
+// way, so process start costs the same on each side. The agent journals
+// the message and its decision (fsync), acks executing, says its presence
+// is False and journals that it started (fsync) before it runs the
+// command; the Python subscriber appends the message to a file and runs
+// it. BENCH_AGENTS (default 10,100,200) picks the sizes.
+func BenchmarkToPower(b *testing.B) {
+	sizes := []int{10, 100, 200}
+	if s := os.Getenv("BENCH_AGENTS"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatalf("BENCH_AGENTS: %v", err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	bin := buildAgent(b)
+	marker := filepath.Join(b.TempDir(), "marker")
+	if out, err := exec.Command("go", "build", "-o", marker, "./internal/marker").CombinedOutput(); err != nil {
+		b.Fatalf("go build marker: %v\n%s", err, out)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("hosts=%d/agent", n), func(b *testing.B) {
+			benchToPower(b, n, func(addr, markAddr string) {
+				startAgentsWith(b, bin, addr, n, func(name string) []string {
+					return []string{"-dry-run=false", "-shutdown-cmd", marker + " " + markAddr + " " + name}
+				})
+			})
+		})
+		b.Run(fmt.Sprintf("hosts=%d/python", n), func(b *testing.B) {
+			benchToPower(b, n, func(addr, markAddr string) {
+				for i := range n {
+					startPython(b, addr, i, marker, markAddr, fmt.Sprintf("h%03d", i))
+				}
+			})
+		})
+	}
+}
+
+func benchToPower(b *testing.B, n int, startFleet func(brokerAddr, markAddr string)) {
+	broker := mqtttest.Mosquitto(b, mqtttest.MosquittoOptions{Extra: brokerTuning})
+	marks := listenMarks(b)
+	startFleet(broker.Addr, marks.addr)
+
+	c, err := mqtt.New(mqtt.Config{Brokers: []string{broker.URL}, ClientID: fmt.Sprintf("bench-power-%d", n), KeepAlive: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(100 * time.Millisecond)
+
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		cmd := wire.Command{ID: fmt.Sprintf("power-%d-%d", time.Now().UnixNano(), i), Action: wire.Shutdown, IssuedAt: time.Now()}
+		payload, _ := cmd.Encode()
+		start := time.Now()
+		if err := c.Publish(ctx, "SHUTDOWN", 1, false, payload); err != nil {
+			b.Fatal(err)
+		}
+		seen := map[string]bool{}
+		timeout := time.After(30 * time.Second)
+		for len(seen) < n {
+			select {
+			case m := <-marks.ch:
+				if !seen[m.name] {
+					seen[m.name] = true
+					lat = append(lat, m.at.Sub(start))
+				}
+			case <-timeout:
+				b.Fatalf("the power command started on only %d of %d hosts within 30s", len(seen), n)
+			}
+		}
+		// Let each host finish its round (the agent's outcome record, acks
+		// and presence) before the next command.
+		b.StopTimer()
+		time.Sleep(time.Second) // a pause between rounds, not a wait for an event
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
+}
+
+type mark struct {
+	name string
+	at   time.Time
+}
+
+type marks struct {
+	addr string
+	ch   chan mark
+}
+
+// listenMarks takes the markers' reports on a loopback port, timed as they
+// arrive.
+func listenMarks(b testing.TB) marks {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	m := marks{addr: ln.Addr().String(), ch: make(chan mark, 4096)}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			go func() {
+				defer conn.Close()
+				conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if line, err := bufio.NewReader(conn).ReadString('\n'); err == nil {
+					m.ch <- mark{name: strings.TrimSpace(line), at: at}
+				}
+			}()
+		}
+	}()
+	return m
+}

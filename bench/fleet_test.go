@@ -112,19 +112,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // The signed variant signs every command and runs the agents with
 // -require-signed.
 func BenchmarkFanout(b *testing.B) {
-	sizes := []int{10, 100, 200, 500}
-	if s := os.Getenv("BENCH_AGENTS"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				b.Fatalf("BENCH_AGENTS: %v", err)
-			}
-			sizes = append(sizes, n)
-		}
-	}
 	bin := buildAgent(b)
-	for _, n := range sizes {
+	for _, n := range fleetSizes(b, 10, 100, 200, 500) {
 		for _, signed := range []bool{false, true} {
 			name := fmt.Sprintf("agents=%d/plain", n)
 			if signed {
@@ -156,23 +145,13 @@ func benchFanout(b *testing.B, bin string, n int, signed bool) {
 	}
 	startAgents(b, bin, broker.Addr, n, extra...)
 	acks := make(chan wire.Ack, 10*n)
-	// A persistent session and a long keepalive: with hundreds of agent
-	// processes on two cores, a missed ping must not cost the acks.
-	c, err := mqtt.New(mqtt.Config{Brokers: []string{broker.URL}, ClientID: fmt.Sprintf("bench-%d", n), KeepAlive: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c.Handle(wire.Topics{}.AckFilter(), 1, func(m mqtt.Message) {
-		if a, err := wire.DecodeAck(m.Payload); err == nil {
-			acks <- a
-		}
+	c := benchClient(b, broker.URL, fmt.Sprintf("bench-%d", n), func(c *mqtt.Client) {
+		c.Handle(wire.Topics{}.AckFilter(), 1, func(m mqtt.Message) {
+			if a, err := wire.DecodeAck(m.Payload); err == nil {
+				acks <- a
+			}
+		})
 	})
-	c.Start()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx); err != nil {
-		b.Fatal(err)
-	}
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -181,11 +160,7 @@ func benchFanout(b *testing.B, bin string, n int, signed bool) {
 		if key != nil {
 			cmd.Sign(key)
 		}
-		payload, _ := cmd.Encode()
-		start := time.Now()
-		if err := c.Publish(ctx, "SHUTDOWN", 1, false, payload); err != nil {
-			b.Fatal(err)
-		}
+		start := publishCommand(b, c, cmd)
 		seen := map[string]bool{}
 		timeout := time.After(30 * time.Second)
 		for len(seen) < n {
@@ -211,6 +186,64 @@ func benchFanout(b *testing.B, bin string, n int, signed bool) {
 		}
 	}
 	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// benchClient connects the benchmark's own client, with setup's handlers.
+// A persistent session and a long keepalive: with hundreds of processes on
+// two cores, a missed ping must not cost a round.
+func benchClient(b *testing.B, url, id string, setup func(*mqtt.Client)) *mqtt.Client {
+	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: id, KeepAlive: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	setup(c)
+	c.Start()
+	b.Cleanup(func() { c.Close(100 * time.Millisecond) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// publishCommand publishes one command on SHUTDOWN and returns when the
+// broker has it, with the time the publish began.
+func publishCommand(b *testing.B, c *mqtt.Client, cmd wire.Command) time.Time {
+	payload, err := cmd.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := c.Publish(ctx, "SHUTDOWN", 1, false, payload); err != nil {
+		b.Fatalf("publish SHUTDOWN: %v", err)
+	}
+	return start
+}
+
+// fleetSizes is BENCH_AGENTS (a comma-separated list of fleet sizes), or
+// the given defaults.
+func fleetSizes(b *testing.B, defaults ...int) []int {
+	s := os.Getenv("BENCH_AGENTS")
+	if s == "" {
+		return defaults
+	}
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			b.Fatalf("BENCH_AGENTS: %v", err)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
+}
+
+// reportLatency reports the median, 99th percentile and maximum of lat.
+func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")

@@ -2,13 +2,10 @@ package bench
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,23 +26,12 @@ import (
 // command; the Python subscriber appends the message to a file and runs
 // it. BENCH_AGENTS (default 10,100,200) picks the sizes.
 func BenchmarkToPower(b *testing.B) {
-	sizes := []int{10, 100, 200}
-	if s := os.Getenv("BENCH_AGENTS"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				b.Fatalf("BENCH_AGENTS: %v", err)
-			}
-			sizes = append(sizes, n)
-		}
-	}
 	bin := buildAgent(b)
 	marker := filepath.Join(b.TempDir(), "marker")
 	if out, err := exec.Command("go", "build", "-o", marker, "./internal/marker").CombinedOutput(); err != nil {
 		b.Fatalf("go build marker: %v\n%s", err, out)
 	}
-	for _, n := range sizes {
+	for _, n := range fleetSizes(b, 10, 100, 200) {
 		b.Run(fmt.Sprintf("hosts=%d/agent", n), func(b *testing.B) {
 			benchToPower(b, n, func(addr, markAddr string) {
 				startAgentsWith(b, bin, addr, n, func(name string) []string {
@@ -68,27 +54,13 @@ func benchToPower(b *testing.B, n int, startFleet func(brokerAddr, markAddr stri
 	marks := listenMarks(b)
 	startFleet(broker.Addr, marks.addr)
 
-	c, err := mqtt.New(mqtt.Config{Brokers: []string{broker.URL}, ClientID: fmt.Sprintf("bench-power-%d", n), KeepAlive: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c.Start()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close(100 * time.Millisecond)
+	c := benchClient(b, broker.URL, fmt.Sprintf("bench-power-%d", n), func(*mqtt.Client) {})
 
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		cmd := wire.Command{ID: fmt.Sprintf("power-%d-%d", time.Now().UnixNano(), i), Action: wire.Shutdown, IssuedAt: time.Now()}
-		payload, _ := cmd.Encode()
-		start := time.Now()
-		if err := c.Publish(ctx, "SHUTDOWN", 1, false, payload); err != nil {
-			b.Fatal(err)
-		}
+		start := publishCommand(b, c, cmd)
 		seen := map[string]bool{}
 		timeout := time.After(30 * time.Second)
 		for len(seen) < n {
@@ -109,9 +81,7 @@ func benchToPower(b *testing.B, n int, startFleet func(brokerAddr, markAddr stri
 		b.StartTimer()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
+	reportLatency(b, lat)
 }
 
 type mark struct {

@@ -59,6 +59,10 @@ func startAgentsWith(b testing.TB, bin, addr string, n int, extra func(name stri
 		args := []string{"-host", host, "-port", port, "-name", name,
 			"-state-dir", dir, "-dry-run", "-warn-cmd", "", "-shutdown-cmd", "true", "-reboot-cmd", "true"}
 		cmd := exec.Command(bin, append(args, extra(name)...)...)
+		if v := os.Getenv("BENCH_AGENT_ENV"); v != "" {
+			// For comparisons, e.g. BENCH_AGENT_ENV=GOMAXPROCS=2.
+			cmd.Env = append(os.Environ(), v)
+		}
 		stderr, _ := cmd.StderrPipe()
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
@@ -143,7 +147,7 @@ func benchFanout(b *testing.B, bin string, n int, signed bool) {
 		}
 		extra = []string{"-public-key", pubPath, "-require-signed"}
 	}
-	startAgents(b, bin, broker.Addr, n, extra...)
+	procs := startAgents(b, bin, broker.Addr, n, extra...)
 	acks := make(chan wire.Ack, 10*n)
 	c := benchClient(b, broker.URL, fmt.Sprintf("bench-%d", n), func(c *mqtt.Client) {
 		c.Handle(wire.Topics{}.AckFilter(), 1, func(m mqtt.Message) {
@@ -153,8 +157,11 @@ func benchFanout(b *testing.B, bin string, n int, signed bool) {
 		})
 	})
 	var lat []time.Duration
+	cpu0 := fleetCPU(b, procs)
+	rounds := 0
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
+		rounds++
 		id := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)
 		cmd := wire.Command{ID: id, Action: wire.Shutdown, IssuedAt: time.Now()}
 		if key != nil {
@@ -187,6 +194,19 @@ func benchFanout(b *testing.B, bin string, n int, signed bool) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+	// CPU time each agent spent per command, the done acks and presence
+	// flips after it included: n agents need n times this on shared cores.
+	cpu := fleetCPU(b, procs) - cpu0
+	b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(rounds*n), "agent-cpu-ms/cmd")
+}
+
+// fleetCPU is the CPU time the agent processes have used so far.
+func fleetCPU(b testing.TB, procs []*agentProc) time.Duration {
+	var sum time.Duration
+	for _, p := range procs {
+		sum += cpuTime(b, p.cmd.Process.Pid)
+	}
+	return sum
 }
 
 // benchClient connects the benchmark's own client, with setup's handlers.

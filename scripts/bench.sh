@@ -15,7 +15,7 @@ out=${1:-docs/bench-raw.txt}
   # Publish to power command started: agents against Python subscribers, same run.
   go test ./bench -run '^$' -bench 'ToPower' -benchtime 20x -count 3 -timeout 60m
   # One idle agent against the original design's Python subscriber, same run.
-  go test ./bench -run '^$' -bench 'Footprint' -benchtime 3x -timeout 30m
+  BENCH_IDLE=2m go test ./bench -run '^$' -bench 'Footprint' -benchtime 3x -timeout 30m
   # stormguard: strike to SHUTDOWN under a busy feed; memory over an hour-equivalent.
   go test ./internal/guard/ -run '^$' -bench StrikeToShutdown -benchtime 500x -count 6
   go test ./internal/guard/ -run '^$' -bench HourOfStrikesMemory -benchtime 1x -count 3

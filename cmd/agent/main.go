@@ -12,7 +12,7 @@ import (
 func main() {
 	// The agent waits on the network and the disk; one thread running Go
 	// code is plenty, and fewer threads waking per command cost less CPU
-	// (about a fifth less per command, docs/benchmarks.md). GOMAXPROCS in
+	// (about a sixth less per command, docs/benchmarks.md). GOMAXPROCS in
 	// the environment still decides.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
@@ -91,22 +91,6 @@ func waitReady(t *testing.T, ready <-chan struct{}) {
 	}
 }
 
-func publisher(t *testing.T, url string) *mqtt.Client {
-	t.Helper()
-	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: fmt.Sprintf("pub-%d", time.Now().UnixNano()), CleanSession: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(0) })
-	return c
-}
-
 func publish(t *testing.T, c *mqtt.Client, topic string, cmd wire.Command) {
 	t.Helper()
 	cmd.IssuedAt = time.Now()
@@ -155,7 +139,7 @@ func TestAgentKilledAtEachStep(t *testing.T) {
 		t.Run(tc.step, func(t *testing.T) {
 			b := mqtttest.NATS(t)
 			h := newHost(t, b, "nas")
-			pub := publisher(t, b.URL)
+			pub := fleettest.Client(t, b.URL, nil)
 			cmd, ready := h.run(tc.step)
 			waitReady(t, ready)
 			publish(t, pub, "SHUTDOWN", wire.Command{V: 1, ID: "c-" + tc.step, Action: wire.Shutdown, Reason: "storm"})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/wire"
@@ -25,7 +26,7 @@ func TestMosquittoKilledMidCountdown(t *testing.T) {
 		waitReady(t, ready)
 		hosts = append(hosts, h)
 	}
-	pub := publisher(t, b.URL)
+	pub := fleettest.Client(t, b.URL, nil)
 	deadline := time.Now().Add(3 * time.Second).Truncate(time.Millisecond)
 	publish(t, pub, "SHUTDOWN", wire.Command{V: 1, ID: "c-storm", Action: wire.Shutdown, Reason: "storm", Deadline: deadline})
 	for _, h := range hosts {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stormguard/stormguard/agent"
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
@@ -38,7 +39,7 @@ func TestSoak(t *testing.T) {
 	b := mqtttest.Mosquitto(t, mqtttest.MosquittoOptions{Extra: "max_queued_messages 0\n"})
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	_, forger, _ := ed25519.GenerateKey(nil)
-	c := publisher(t, b.URL)
+	c := fleettest.Client(t, b.URL, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	send := func(topic string, retained bool, payload []byte) {

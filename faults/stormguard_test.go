@@ -19,7 +19,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/stormguard/stormguard/agent"
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/guard"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
@@ -45,7 +45,7 @@ func TestStormguardKilledMidCountdown(t *testing.T) {
 	obs := newSGObserver(t, b.URL, tp.Command(wire.Shutdown), tp.State(guard.Name), tp.Event(guard.Name), tp.AckFilter())
 	agents := []string{"nas", "pi"}
 	for _, h := range agents {
-		startDryRunAgent(t, b.URL, h)
+		fleettest.DryRunAgent(t, b.URL, h)
 	}
 	cfg := writeSGConfig(t, fmt.Sprintf(`tick: 100ms
 storm:
@@ -57,7 +57,7 @@ sources:
 `, grace, allClear, b.URL))
 	args := []string{"-config", cfg, "-host", host, "-port", port, "-state-dir", t.TempDir(), "-name", "sgfault"}
 	first := startSG(t, "first", args...)
-	feed := publisher(t, b.URL)
+	feed := fleettest.Client(t, b.URL, nil)
 
 	// The feed's subscription comes up with the daemon: a strike inside the
 	// watch radius but outside the shutdown radius, repeated until the state
@@ -201,7 +201,7 @@ sources:
 	// A CANCEL goes through the same loop as the failures: its answer comes
 	// after anything they made stormguard do.
 	probe := fmt.Sprintf("probe-%d", time.Now().UnixNano())
-	pub := publisher(t, b.URL)
+	pub := fleettest.Client(t, b.URL, nil)
 	if err := pub.Publish(context.Background(), tp.Command(wire.Cancel), 1, false, []byte(probe)); err != nil {
 		t.Fatal(err)
 	}
@@ -495,29 +495,6 @@ func sgStrike(t *testing.T, c *mqtt.Client, dist, bearing float64, when time.Tim
 	defer cancel()
 	if err := c.Publish(ctx, topic, 1, false, []byte(payload)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// startDryRunAgent runs a real agent in dry run: it journals and acks, and
-// runs nothing.
-func startDryRunAgent(t *testing.T, url, host string) {
-	t.Helper()
-	a, err := agent.New(agent.Config{
-		Policy: agent.Policy{Host: host, MaxAge: 5 * time.Minute}, MQTT: mqtt.Config{Brokers: []string{url}},
-		QoS: 1, StateDir: t.TempDir(), ShutdownCmd: []string{"shutdown", "-h", "now"}, RebootCmd: []string{"reboot"},
-		WarnBefore: time.Second, RunTimeout: 5 * time.Second, DryRun: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-a.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("agent %s not ready", host)
 	}
 }
 

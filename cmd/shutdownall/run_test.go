@@ -11,37 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormguard/stormguard/agent"
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/wire"
 )
-
-// startAgent runs a real agent in dry-run mode against url.
-func startAgent(t *testing.T, url, name string, groups ...string) {
-	t.Helper()
-	dir := t.TempDir()
-	a, err := agent.New(agent.Config{
-		Policy:      agent.Policy{Host: name, Groups: groups, MaxAge: time.Minute},
-		MQTT:        mqtt.Config{Brokers: []string{url}},
-		QoS:         1,
-		StateDir:    filepath.Join(dir, "state"),
-		ShutdownCmd: []string{"false"}, RebootCmd: []string{"false"},
-		DryRun: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-a.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("agent not ready")
-	}
-}
 
 // waitPresent waits until shutdownall -status lists every host as online.
 func waitPresent(t *testing.T, b *mqtttest.Broker, hosts ...string) {
@@ -94,8 +68,8 @@ func run(t *testing.T, b *mqtttest.Broker, args ...string) (string, error) {
 
 func TestShutdownallWithAgents(t *testing.T) {
 	mqtttest.Each(t, func(t *testing.T, b *mqtttest.Broker) {
-		startAgent(t, b.URL, "nas", "office")
-		startAgent(t, b.URL, "pi3")
+		fleettest.DryRunAgent(t, b.URL, "nas", "office")
+		fleettest.DryRunAgent(t, b.URL, "pi3")
 		waitPresent(t, b, "nas", "pi3")
 
 		t.Run("wait succeeds when every present host acks and goes offline", func(t *testing.T) {
@@ -155,7 +129,7 @@ func TestShutdownallWithAgents(t *testing.T) {
 		t.Run("a present but silent host is named and fails the run", func(t *testing.T) {
 			// Dry-run agents go offline and come back after each power-down.
 			waitPresent(t, b, "nas", "pi3")
-			ghost := rawClient(t, b.URL)
+			ghost := fleettest.Client(t, b.URL, nil)
 			tp := wire.Topics{}
 			pub(t, ghost, tp.Presence("ghost"), "True")
 			pub(t, ghost, tp.CommandAvailable("ghost", "shutdown"), "True")
@@ -173,22 +147,6 @@ func TestShutdownallWithAgents(t *testing.T) {
 			}
 		})
 	})
-}
-
-func rawClient(t *testing.T, url string) *mqtt.Client {
-	t.Helper()
-	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: fmt.Sprintf("raw-%d", time.Now().UnixNano()), CleanSession: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(50 * time.Millisecond) })
-	return c
 }
 
 func pub(t *testing.T, c *mqtt.Client, topic, payload string) {

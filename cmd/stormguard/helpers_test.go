@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormguard/stormguard/agent"
 	"github.com/stormguard/stormguard/internal/guard"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/weather"
@@ -67,28 +66,6 @@ func (d *daemon) stop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("stormguard did not stop within 10s")
-	}
-}
-
-// startAgent runs a real agent in dry run.
-func startAgent(t *testing.T, url, host string) {
-	t.Helper()
-	a, err := agent.New(agent.Config{
-		Policy: agent.Policy{Host: host, MaxAge: 5 * time.Minute}, MQTT: mqtt.Config{Brokers: []string{url}},
-		QoS: 1, StateDir: t.TempDir(), ShutdownCmd: []string{"shutdown", "-h", "now"}, RebootCmd: []string{"reboot"},
-		WarnBefore: time.Second, RunTimeout: 5 * time.Second, DryRun: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-a.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("agent %s not ready", host)
 	}
 }
 

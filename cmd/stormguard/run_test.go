@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/guard"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
@@ -28,7 +29,7 @@ func TestStrikeFeedShutdownCancelAndRestart(t *testing.T) {
 		host, port, _ := net.SplitHostPort(b.Addr)
 		w := newWatcher(t, b.URL)
 		for _, h := range hosts {
-			startAgent(t, b.URL, h)
+			fleettest.DryRunAgent(t, b.URL, h)
 		}
 		cfg := writeConfig(t, "  - {type: blitzortung, broker: \""+b.URL+"\"}\n")
 		args := []string{"-config", cfg, "-host", host, "-port", port, "-state-dir", t.TempDir(), "-name", "sgtest"}
@@ -134,7 +135,7 @@ func TestPolledSourceOverHTTP(t *testing.T) {
 	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
 
 	w := newWatcher(t, b.URL)
-	startAgent(t, b.URL, "nas")
+	fleettest.DryRunAgent(t, b.URL, "nas")
 	cfg := writeConfig(t, fmt.Sprintf("  - {type: xweather, base-url: %q, client-id: abc, client-secret-file: %q}\n", srv.URL, secret))
 	startDaemon(t, "-config", cfg, "-host", host, "-port", port, "-state-dir", t.TempDir())
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/storm"
@@ -59,20 +60,11 @@ func runGuard(t *testing.T, url, dir string) *Guard {
 func listen(t *testing.T, url string, filters ...string) (*mqtt.Client, chan mqtt.Message) {
 	t.Helper()
 	ch := make(chan mqtt.Message, 64)
-	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: "guard-test-listener", CleanSession: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range filters {
-		c.Handle(f, 1, func(m mqtt.Message) { ch <- m })
-	}
-	c.Start()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(0) })
+	c := fleettest.Client(t, url, func(c *mqtt.Client) {
+		for _, f := range filters {
+			c.Handle(f, 1, func(m mqtt.Message) { ch <- m })
+		}
+	})
 	return c, ch
 }
 

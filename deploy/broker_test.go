@@ -94,7 +94,7 @@ func startRepoBroker(t *testing.T, pki string, passwd string) repoBroker {
 	var log bytes.Buffer
 	var mu sync.Mutex
 	for attempt := 0; ; attempt++ {
-		tlsPort, pwPort := freePort(t), freePort(t)
+		tlsPort, pwPort := mqtttest.FreePort(t), mqtttest.FreePort(t)
 		text := string(conf)
 		replace := func(old, new string) {
 			t.Helper()
@@ -178,16 +178,6 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // waitListening waits until every address accepts connections, the broker

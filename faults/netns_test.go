@@ -3,7 +3,6 @@ package faults
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,7 +93,7 @@ func (h *testHost) link(t *testing.T, up bool) {
 // comes back within the command's age it obeys the command it missed.
 func TestHostCutOff(t *testing.T) {
 	th := newTestHost(t)
-	port := freePort(t)
+	port := mqtttest.FreePort(t)
 	b := mqtttest.Mosquitto(t, mqtttest.MosquittoOptions{Extra: fmt.Sprintf("listener %d %s\n", port, th.brokerIP)})
 	host, lport, _ := strings.Cut(b.Addr, ":")
 
@@ -171,16 +170,4 @@ func TestHostCutOff(t *testing.T) {
 		t.Errorf("power command ran %d times, want 1", n)
 	}
 	await("resourceavailable/edge/presence True")
-}
-
-// freePort asks the kernel for a free port number; the broker's extra
-// listener uses it on the test host's link address.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

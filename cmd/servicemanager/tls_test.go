@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,13 +109,11 @@ func TestCertFiles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Nothing listens there: the error must come before any connecting.
-			l, _ := net.Listen("tcp", "127.0.0.1:0")
-			addr := l.Addr().(*net.TCPAddr)
-			l.Close()
+			port := mqtttest.FreePort(t)
 			ctx, cancel := context.WithTimeout(context.Background(), within)
 			defer cancel()
 			var out strings.Builder
-			err := (&Main{Stdout: &out, Stderr: &out}).Run(ctx, []string{"-host", "127.0.0.1", "-port", itoa(addr.Port), "-cert", tc.dir})
+			err := (&Main{Stdout: &out, Stderr: &out}).Run(ctx, []string{"-host", "127.0.0.1", "-port", itoa(port), "-cert", tc.dir})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.dir) {
 				t.Errorf("Run with -cert %s: error %v, want one naming %s in that directory", tc.dir, err, tc.want)
 			}

@@ -82,7 +82,7 @@ func Mosquitto(t testing.TB, o MosquittoOptions) *Broker {
 		t.Helper()
 		for attempt := 0; ; attempt++ {
 			if port == 0 || attempt > 0 {
-				port = freePort(t)
+				port = FreePort(t)
 			}
 			if err := os.WriteFile(confPath, []byte(mosquittoConf(dir, port, o)), 0o644); err != nil {
 				t.Fatal(err)

@@ -59,10 +59,10 @@ func Each(t *testing.T, fn func(t *testing.T, b *Broker)) {
 	t.Run("mosquitto", func(t *testing.T) { fn(t, Mosquitto(t, MosquittoOptions{})) })
 }
 
-// freePort asks the kernel for a free loopback port. Mosquitto cannot bind
-// port 0 itself ("listener 0" means a unix socket), so the port is chosen
-// here and handed over; the small race is retried by the caller.
-func freePort(t testing.TB) int {
+// FreePort asks the kernel for a free loopback port, for a program that
+// must be told its port: Mosquitto cannot bind port 0 itself ("listener 0"
+// means a unix socket). The small race is the caller's to retry.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/sdnotify"
 	"github.com/stormguard/stormguard/wire"
 )
 
@@ -181,18 +182,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // Alive reports whether the agent's loop answers within ctx: the watchdog's
 // check. A broker outage does not stop the loop; a hung command does.
 func (a *Agent) Alive(ctx context.Context) error {
-	p := make(chan struct{})
-	select {
-	case a.probe <- p:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-p:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sdnotify.Probe(ctx, a.probe, func(p chan struct{}) chan struct{} { return p })
 }
 
 // handle runs on paho's per-message goroutine: it hands the message to the

@@ -63,6 +63,24 @@ func WatchdogInterval() time.Duration {
 // ErrStuck is what Watchdog logs when the liveness check does not answer.
 var ErrStuck = errors.New("event loop did not answer the liveness check")
 
+// Probe is a liveness check for an event loop that reads inbox: it sends
+// wrap(p) and reports whether the loop closes p within ctx. A loop that is
+// stuck neither takes the message nor answers.
+func Probe[T any](ctx context.Context, inbox chan<- T, wrap func(p chan struct{}) T) error {
+	p := make(chan struct{})
+	select {
+	case inbox <- wrap(p):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Watchdog pings systemd every interval for as long as alive answers within
 // the interval. When alive fails or hangs, the pings stop and systemd
 // restarts the process once WatchdogSec has passed; a broker outage must

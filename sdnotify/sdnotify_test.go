@@ -119,3 +119,21 @@ func TestWatchdogStopsWhenTheLoopIsStuck(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestProbe: a loop that reads its inbox answers; a stuck one (nobody
+// reading) makes the probe fail when ctx ends.
+func TestProbe(t *testing.T) {
+	inbox := make(chan chan struct{})
+	go func() { close(<-inbox) }()
+	same := func(p chan struct{}) chan struct{} { return p }
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := Probe(ctx, inbox, same); err != nil {
+		t.Fatalf("a loop that answers: %v", err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := Probe(short, inbox, same); err == nil {
+		t.Fatal("a stuck loop passed the probe")
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/scheduler"
+	"github.com/stormguard/stormguard/sdnotify"
 	"github.com/stormguard/stormguard/storm"
 	"github.com/stormguard/stormguard/weather"
 	"github.com/stormguard/stormguard/wire"
@@ -233,18 +234,7 @@ func (g *Guard) Run(ctx context.Context) error {
 // Alive reports whether the loop answers within ctx: the watchdog's check.
 // A broker outage or a slow source does not hold the loop; a stuck handler does.
 func (g *Guard) Alive(ctx context.Context) error {
-	p := make(chan struct{})
-	select {
-	case g.inbox <- input{probe: p}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-p:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sdnotify.Probe(ctx, g.inbox, func(p chan struct{}) input { return input{probe: p} })
 }
 
 // send hands an input to the loop, waiting while the loop is busy, but never

@@ -7,10 +7,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	"github.com/stormguard/stormguard/internal/atomicfile"
 	"github.com/stormguard/stormguard/presence"
 )
 
@@ -72,27 +72,8 @@ func (s *stateFile) saveIfDirty() {
 	}
 }
 
-// save writes a temporary file, syncs it and renames it over the old one,
-// so a crash leaves either the old picture or the new one.
+// save replaces the file atomically, so a crash leaves either the old
+// picture or the new one.
 func (s *stateFile) save() error {
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".servicemanager-state-*")
-	if err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := s.reg.Save(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	return nil
+	return atomicfile.Write(s.path, s.reg.Save)
 }

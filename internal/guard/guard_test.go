@@ -45,7 +45,14 @@ func countdownState(t *testing.T) (storm.State, storm.Shutdown) {
 
 func runGuard(t *testing.T, url, dir string) *Guard {
 	t.Helper()
-	g, err := New(Config{Storm: storm.DefaultConfig(), MQTT: mqtt.Config{Brokers: []string{url}, ClientID: "guard-test"},
+	return runGuardWith(t, mqtt.Config{Brokers: []string{url}, ClientID: "guard-test"}, dir)
+}
+
+// runGuardWith runs a guard with the default storm settings, no sources
+// and the given connection, until the test ends.
+func runGuardWith(t *testing.T, conn mqtt.Config, dir string) *Guard {
+	t.Helper()
+	g, err := New(Config{Storm: storm.DefaultConfig(), MQTT: conn,
 		QoS: 1, StateDir: dir, Issuer: "stormguard@test", Streamers: []weather.Streamer{idle{}}})
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
-	"github.com/stormguard/stormguard/storm"
-	"github.com/stormguard/stormguard/weather"
 	"github.com/stormguard/stormguard/wire"
 )
 
@@ -19,15 +17,7 @@ import (
 func TestBrokerOutageIsReportedOnceBack(t *testing.T) {
 	b := mqtttest.NATS(t)
 	proxy := mqtttest.NewProxy(t, b)
-	g, err := New(Config{Storm: storm.DefaultConfig(), MQTT: mqtt.Config{Brokers: []string{proxy.URL}, ClientID: "guard-link", MaxReconnect: time.Second},
-		QoS: 1, StateDir: t.TempDir(), Issuer: "stormguard@test", Streamers: []weather.Streamer{idle{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { g.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	g := runGuardWith(t, mqtt.Config{Brokers: []string{proxy.URL}, ClientID: "guard-link", MaxReconnect: time.Second}, t.TempDir())
 	<-g.Ready()
 
 	tp := wire.Topics{}

@@ -16,6 +16,7 @@ const (
 	Cancelled AckState = "cancelled" // a pending countdown was called off
 	Executing AckState = "executing" // the power command is starting now
 	Done      AckState = "done"      // the power command returned success (a dry run, or the host is still going down)
+	Stopping  AckState = "stopping"  // the operating system stopped the agent after it started the power command: the host is going down
 	Failed    AckState = "failed"    // the power command failed
 	Rejected  AckState = "rejected"  // bad payload, bad signature, not for us
 	Expired   AckState = "expired"   // arrived too late to obey
@@ -24,7 +25,7 @@ const (
 
 var ackStates = map[AckState]bool{
 	Received: true, Scheduled: true, Cancelled: true, Executing: true, Done: true,
-	Failed: true, Rejected: true, Expired: true, Duplicate: true,
+	Failed: true, Rejected: true, Expired: true, Duplicate: true, Stopping: true,
 }
 
 // Final reports whether s ends the host's handling of a command from the

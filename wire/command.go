@@ -66,11 +66,31 @@ func Decode(a Action, topic string, payload []byte) (Command, error) {
 	if len(payload) > MaxPayload {
 		return Command{}, ErrTooLarge
 	}
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(payload), bom))
+	if looksJSON(trimmed) {
 		return decodeJSON(a, trimmed)
 	}
 	return decodePlain(a, topic, trimmed)
+}
+
+// bom is the UTF-8 byte order mark some editors and tools put in front.
+var bom = []byte("\xef\xbb\xbf")
+
+// looksJSON reports whether a payload (BOM and surrounding space removed)
+// is meant as JSON: it opens an object, an array or a string, or it is a
+// whole JSON value such as null, 0 or true. Such a payload is a valid JSON
+// command or it is rejected; it is never taken for plain text, which would
+// turn it into an immediate, fleet-wide command ignoring its targets and
+// deadline.
+func looksJSON(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	switch b[0] {
+	case '{', '[', '"':
+		return true
+	}
+	return json.Valid(b)
 }
 
 func decodePlain(a Action, topic string, text []byte) (Command, error) {
@@ -95,6 +115,12 @@ func decodePlain(a Action, topic string, text []byte) (Command, error) {
 }
 
 func decodeJSON(a Action, data []byte) (Command, error) {
+	if data[0] != '{' {
+		return Command{}, fmt.Errorf("%w: JSON payload is not an object", ErrBadCommand)
+	}
+	if err := uniqueKeys(data); err != nil {
+		return Command{}, err
+	}
 	var c Command
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -114,6 +140,35 @@ func decodeJSON(a Action, data []byte) (Command, error) {
 		return Command{}, err
 	}
 	return c, nil
+}
+
+// uniqueKeys refuses an object that names a field twice. encoding/json
+// would keep the last one silently (and matches names without regard to
+// case), so {"deadline":A,"deadline":B} could mean different things to
+// different readers.
+func uniqueKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return fmt.Errorf("%w: %s", ErrBadCommand, jsonProblem(err))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %s", ErrBadCommand, jsonProblem(err))
+		}
+		key, _ := tok.(string)
+		folded := strings.ToLower(key)
+		if seen[folded] {
+			return fmt.Errorf("%w: field %q appears more than once", ErrBadCommand, key)
+		}
+		seen[folded] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: %s", ErrBadCommand, jsonProblem(err))
+		}
+	}
+	return nil
 }
 
 // jsonProblem turns a decoder error into a short text without echoing the payload.

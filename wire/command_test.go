@@ -252,3 +252,47 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONShapedPayloadsAreNeverPlainText(t *testing.T) {
+	for _, raw := range []string{
+		"\xef\xbb\xbf" + `{"v":1,"id":"c-1","issued_at":"2026-07-15T19:56:00Z","deadline":"2026-07-15T20:01:00Z","targets":["nas"]}`,
+		`[{"v":1,"id":"c-1","issued_at":"2026-07-15T19:56:00Z"}]`,
+		"null", "0", "true", "false", `"text"`, " \t-1.5e3\n", "\xef\xbb\xbf null",
+		`{"v":1,"id":"c-1","issued_at":"2026-07-15T19:56:00Z","deadline":"2026-07-15T20:01:00Z","deadline":"2026-07-15T19:56:00Z"}`,
+		`{"v":1,"id":"c-1","ID":"c-2","issued_at":"2026-07-15T19:56:00Z"}`,
+	} {
+		c, err := Decode(Shutdown, "SHUTDOWN", []byte(raw))
+		if strings.HasPrefix(raw, "\xef\xbb\xbf{") {
+			// A BOM in front of a valid object is still that object.
+			if err != nil || c.Plain || len(c.Targets) != 1 || c.Deadline.IsZero() {
+				t.Errorf("BOM + object: got %+v, %v; want the JSON command with its target and deadline", c, err)
+			}
+			continue
+		}
+		if err == nil || c.Plain {
+			t.Errorf("Decode(%q) = %+v, %v; want a rejection, never plain text", raw, c, err)
+		}
+	}
+	// Words that merely start like a JSON literal stay plain text.
+	for _, raw := range []string{"thunder near", "now", "5 minutes", "false alarm", "-3 C and storm"} {
+		c, err := Decode(Shutdown, "SHUTDOWN", []byte(raw))
+		if err != nil || !c.Plain || c.Reason != raw {
+			t.Errorf("Decode(%q) = %+v, %v; want plain text", raw, c, err)
+		}
+	}
+}
+
+func TestOneLineMakesTricksVisible(t *testing.T) {
+	for in, want := range map[string]string{
+		"storm": "storm",
+		"storm\nthe shutdown planned for 23:59 is CANCELLED": "storm⏎the shutdown planned for 23:59 is CANCELLED",
+		"a\u202Eevil\u202C b":                                "a<U+202E>evil<U+202C> b",
+		"zero\u200Bwidth\uFEFF":                              "zero<U+200B>width<U+FEFF>",
+		"tab\there\r\n":                                      "tab here⏎",
+		"isolate\u2066x\u2069":                               "isolate<U+2066>x<U+2069>",
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stormguard/stormguard/journal"
@@ -38,6 +40,13 @@ type Config struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Retention is how long the journal remembers a command id it acted
+	// on (default 90 days); MaxIDs caps how many it remembers (default
+	// 100,000, the oldest forgotten first). JournalLimit is the size at
+	// which the journal is rotated (default 4 MiB).
+	Retention    time.Duration
+	MaxIDs       int
+	JournalLimit int64
 }
 
 // Validate reports the first bad setting, named as its flag.
@@ -74,19 +83,59 @@ type Agent struct {
 	book    *Book
 	journal *journal.Journal
 	client  *mqtt.Client
+	out     *outbox
 	inbox   chan *inbound
-	// connected is signalled on every connect so the loop republishes state.
-	connected chan struct{}
+	// events carries connects and losses to the loop.
+	events chan connEvent
+	// ran carries the power command's end back to the loop.
+	ran  chan outcome
+	stop chan struct{}
 	// probe carries liveness checks through the loop (the watchdog's Alive).
 	probe  chan chan struct{}
 	warned map[string]bool
 	last   *wire.Ack
+
+	// The connection as the loop sees it. While draining, what arrives may
+	// have waited in the broker's session queue: from the start, and from
+	// every lost connection, until the link has been up and quiet for
+	// settle. awayFrom is when the agent was last known connected.
+	online      bool
+	draining    bool
+	settleAt    time.Time
+	awayFrom    time.Time
+	connectedAt time.Time
+	markAt      time.Time
+
+	// running is the power command in progress; goingDown is set once a
+	// real one has started: the host is on its way down.
+	running   *Decision
+	goingDown *Decision
+	clockNote string
 }
+
+// settle is how long the link must be up with nothing arriving before the
+// agent takes what comes next as live rather than from its session queue.
+const settle = 500 * time.Millisecond
+
+// markEvery is how often a connected agent notes in its journal that it
+// is connected, so that after a crash or a power cut it knows, to this
+// precision, how long it was away.
+const markEvery = time.Minute
 
 type inbound struct {
 	msg  mqtt.Message
-	ok   bool // journaled; set before done is closed
 	done chan struct{}
+}
+
+type connEvent struct {
+	up bool
+	at time.Time
+}
+
+type outcome struct {
+	d      Decision
+	state  wire.AckState
+	detail string
 }
 
 // New checks cfg and prepares an agent; Run starts it.
@@ -97,10 +146,20 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.RunTimeout == 0 {
 		cfg.RunTimeout = 2 * time.Minute
 	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 90 * 24 * time.Hour
+	}
+	if cfg.MaxIDs == 0 {
+		cfg.MaxIDs = 100_000
+	}
+	if cfg.JournalLimit == 0 {
+		cfg.JournalLimit = 4 << 20
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), connected: make(chan struct{}, 1), probe: make(chan chan struct{}), warned: map[string]bool{}}
+	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), events: make(chan connEvent, 16),
+		ran: make(chan outcome, 1), stop: make(chan struct{}), probe: make(chan chan struct{}), warned: map[string]bool{}, draining: true}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,7 +171,11 @@ func New(cfg Config) (*Agent, error) {
 		m.ClientID = "stormguard-agent-" + cfg.Host
 	}
 	m.CleanSession = false // rule 4: the broker queues what we miss
-	m.ManualAck = true     // acknowledged only once journaled
+	m.ManualAck = true     // acknowledged only once the decision is durable
+	// One message at a time, in the order the broker sent them: a CANCEL
+	// right behind a SHUTDOWN is decided after it. The handler waits only
+	// for the loop, which never waits for the broker.
+	m.Ordered = true
 	m.Logger = a.log
 	m.Will = &mqtt.Will{Topic: cfg.Topics.Presence(cfg.Host), Payload: []byte(wire.PresenceFalse), QoS: 1, Retained: true}
 	c, err := mqtt.New(m)
@@ -120,6 +183,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.client = c
+	a.out = newOutbox(c, cfg.QoS, a.log)
 	return a, nil
 }
 
@@ -127,9 +191,11 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) Ready() <-chan struct{} { return a.client.Ready() }
 
 // Run serves until ctx ends. It returns an error only when it cannot start
-// (the journal cannot be opened); a broker outage is waited out.
+// (the journal cannot be read); a broker outage is waited out, and so is a
+// disk that will not take the journal.
 func (a *Agent) Run(ctx context.Context) error {
-	j, records, skipped, err := journal.Open(a.cfg.StateDir)
+	rp := NewReplayer()
+	j, skipped, err := journal.Open(a.cfg.StateDir, rp.Add)
 	if err != nil {
 		return err
 	}
@@ -137,41 +203,59 @@ func (a *Agent) Run(ctx context.Context) error {
 	if skipped > 0 {
 		a.log.Warn("journal had unreadable lines (a torn write?)", "skipped", skipped, "path", j.Path())
 	}
+	if _, err := j.Pending(); err != nil {
+		a.log.Error("journal cannot be written; decisions are kept in memory until it can", "err", err, "path", j.Path())
+	}
 	a.journal = j
-	book, undecided, interrupted := Replay(records)
+	book, undecided, interrupted := rp.Finish()
 	a.book = book
+	a.awayFrom = rp.Connected
+	a.book.Prune(a.now(), a.cfg.Retention, a.cfg.MaxIDs)
+	a.rotateIfLarge()
+	warmEncoders()
 	for _, f := range a.cfg.Topics.AgentFilters(a.cfg.Host, a.cfg.Groups) {
 		a.client.Handle(f, a.cfg.QoS, a.handle(ctx))
 	}
-	a.client.OnConnect(a.announce)
+	a.client.OnConnect(func() { a.event(ctx, connEvent{up: true}) })
+	a.client.OnLost(func(error) { a.event(ctx, connEvent{up: false}) })
 	a.client.Start()
 	a.log.Info("agent started", "host", a.cfg.Host, "groups", a.cfg.Groups, "dry_run", a.cfg.DryRun,
 		"journal", j.Path(), "pending", len(book.pending), "version", a.cfg.Version)
 	for _, r := range interrupted {
 		detail := "the agent stopped while this ran (a power-off does that); not run again"
-		if _, err := a.journal.Append(journal.Record{Kind: journal.KindOutcome, ID: r.ID, Action: r.Action, State: wire.Done, Detail: detail, At: a.now()}); err != nil {
-			a.log.Error("journal write failed", "err", err)
-		}
+		a.append(true, journal.Record{Kind: journal.KindOutcome, ID: r.ID, Action: r.Action, State: wire.Done, Detail: detail, At: a.now()})
 		a.log.Info("command was running when the agent stopped", "id", r.ID, "action", r.Action)
 		a.ack(wire.Ack{ID: r.ID, Action: r.Action, State: wire.Done, Detail: detail})
 	}
 	for _, r := range undecided {
-		a.decideRef(nil, r.Seq, Incoming{Topic: r.Topic, Payload: payloadOf(r), Retained: r.Retained, Duplicate: r.Duplicate, At: r.At})
+		// Journaled, then the agent stopped before deciding: the message
+		// has waited since it arrived (and before that, if it came from the
+		// queue, for an unknown time).
+		waited := a.now().Sub(r.At)
+		if r.Queued || waited < 0 {
+			waited = -1
+		}
+		d, _ := a.decideRef(nil, r.Seq, Incoming{Topic: r.Topic, Payload: payloadOf(r), Retained: r.Retained, Duplicate: r.Duplicate, At: r.At, Queued: true, Away: waited})
+		if d.Run {
+			a.execute(d)
+		}
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		a.fireDue()
+		a.housekeep()
 		timer.Reset(a.nextWake())
 		select {
 		case <-ctx.Done():
 			a.goodbye()
 			return nil
 		case in := <-a.inbox:
-			in.ok = a.receive(in.msg)
-			close(in.done)
-		case <-a.connected:
-			a.publishState(true, "")
+			a.receive(in)
+		case ev := <-a.events:
+			a.onConnEvent(ev)
+		case o := <-a.ran:
+			a.finished(o)
 		case p := <-a.probe:
 			close(p)
 		case <-timer.C:
@@ -179,14 +263,41 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+func (a *Agent) event(ctx context.Context, ev connEvent) {
+	ev.at = a.now()
+	select {
+	case a.events <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// onConnEvent tracks the link: on a connect it announces the host and
+// starts the settle wait; on a loss it notes until when the agent was
+// connected and drains again.
+func (a *Agent) onConnEvent(ev connEvent) {
+	if !ev.up {
+		if a.online {
+			a.awayFrom = ev.at
+			a.append(false, journal.Record{Kind: journal.KindConnected, At: ev.at, Detail: "connection lost"})
+		}
+		a.online, a.draining = false, true
+		return
+	}
+	a.online = true
+	a.connectedAt = ev.at
+	a.settleAt = ev.at.Add(settle)
+	a.announce()
+	a.publishState(!a.isGoingDown(), "")
+}
+
 // Alive reports whether the agent's loop answers within ctx: the watchdog's
-// check. A broker outage does not stop the loop; a hung command does.
+// check. Neither a broker outage nor a running power command stops the loop.
 func (a *Agent) Alive(ctx context.Context) error {
 	return sdnotify.Probe(ctx, a.probe, func(p chan struct{}) chan struct{} { return p })
 }
 
-// handle runs on paho's per-message goroutine: it hands the message to the
-// loop and acknowledges it to the broker only once it is journaled.
+// handle runs on paho's delivery goroutine: it hands the message to the
+// loop, which acknowledges it to the broker once its decision is durable.
 func (a *Agent) handle(ctx context.Context) mqtt.Handler {
 	return func(m mqtt.Message) {
 		in := &inbound{msg: m, done: make(chan struct{})}
@@ -195,34 +306,89 @@ func (a *Agent) handle(ctx context.Context) mqtt.Handler {
 		case <-ctx.Done():
 			return // not acknowledged: the broker delivers it again
 		}
-		<-in.done
-		if in.ok {
-			m.Ack()
+		select {
+		case <-in.done:
+		case <-ctx.Done():
 		}
 	}
 }
 
-// receive journals a message together with the decision about it, in one
-// fsync'd write, and carries the decision out. It reports false when the
-// journal could not be written: the message is then not acknowledged to
-// the broker, which delivers it again.
-func (a *Agent) receive(m mqtt.Message) bool {
+// away is how long the agent had been away from the broker before the
+// current connection: the most a queued message can have waited. It is
+// negative when that cannot be told (the clock is behind the last mark).
+func (a *Agent) away(now time.Time) time.Duration {
+	if a.awayFrom.IsZero() {
+		// Never connected from this state directory: the broker holds no
+		// session for it, so nothing can be queued.
+		return 0
+	}
+	ref := now
+	if a.online {
+		ref = a.connectedAt
+	}
+	d := ref.Sub(a.awayFrom)
+	if d < 0 {
+		return -1
+	}
+	return d
+}
+
+// receive journals a message together with the decision about it,
+// acknowledges it to the broker, and only then carries the decision out:
+// a power-off that kills the agent cannot make the broker deliver the
+// message again.
+func (a *Agent) receive(in *inbound) {
+	m := in.msg
 	now := a.now()
-	rec := journal.Record{At: now, Kind: journal.KindReceived, Topic: m.Topic, Retained: m.Retained, Duplicate: m.Duplicate}
-	if utf8.Valid(m.Payload) {
-		rec.Payload = string(m.Payload)
-	} else {
-		rec.PayloadRaw = m.Payload
+	queued := a.draining
+	if queued && a.online {
+		a.settleAt = now.Add(settle)
 	}
-	if len(m.Payload) > wire.MaxPayload {
-		// Keep the evidence, not a megabyte of it.
-		rec.Payload, rec.PayloadRaw = "", nil
-		rec.Detail = fmt.Sprintf("payload of %d bytes not kept", len(m.Payload))
-	}
+	rec := journal.Record{At: now, Kind: journal.KindReceived, Topic: m.Topic, Retained: m.Retained, Duplicate: m.Duplicate, Queued: queued}
+	keepPayload(&rec, m.Payload)
 	rec.Seq = a.journal.NextSeq()
 	fault("received")
-	return a.decide(&rec, Incoming{Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Duplicate: m.Duplicate, At: now})
+	d, _ := a.decideRef(&rec, 0, Incoming{Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Duplicate: m.Duplicate, At: now,
+		Queued: queued, Away: a.away(now)})
+	// Acknowledged whether or not the disk took the journal: the decision
+	// is held in memory and carried out, and a message never acknowledged
+	// would sit in the broker's in-flight window until the next connect.
+	m.Ack()
+	close(in.done)
+	if d.Run {
+		a.execute(d)
+	}
 }
+
+// keepPayload stores the message in its received record: as text when it
+// is UTF-8 without control characters other than tab and newline, else as
+// raw bytes (base64 in the file), and not at all past the size limit.
+func keepPayload(rec *journal.Record, p []byte) {
+	switch {
+	case len(p) > wire.MaxPayload:
+		rec.Detail = fmt.Sprintf("payload of %d bytes not kept", len(p))
+	case printable(p):
+		rec.Payload = string(p)
+	default:
+		rec.PayloadRaw = p
+	}
+}
+
+func printable(p []byte) bool {
+	if !utf8.Valid(p) {
+		return false
+	}
+	for _, r := range string(p) {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// keepRejected is how much of a rejected payload the journal keeps: the
+// evidence, not the bulk of a flood.
+const keepRejected = 256
 
 func payloadOf(r journal.Record) []byte {
 	if r.PayloadRaw != nil {
@@ -231,71 +397,128 @@ func payloadOf(r journal.Record) []byte {
 	return []byte(r.Payload)
 }
 
-// decide applies the policy to a message and carries it out. With recv
-// set, the received record is journaled in the same write as the decision;
-// without it the message was journaled earlier (a restart between the two).
-func (a *Agent) decide(recv *journal.Record, in Incoming) bool {
-	return a.decideRef(recv, 0, in)
-}
-
-func (a *Agent) decideRef(recv *journal.Record, ref int64, in Incoming) bool {
+// decideRef applies the policy to a message, journals the message with
+// the decision (synced when the decision arms, runs or disarms anything),
+// updates the book and sends the acks. With recv nil the message was
+// journaled earlier (the agent stopped in between) as record ref. The
+// caller runs the power command when the decision says so. It reports
+// whether the journal took the records.
+func (a *Agent) decideRef(recv *journal.Record, ref int64, in Incoming) (Decision, bool) {
 	now := a.now()
 	d := a.cfg.Policy.Decide(a.book, in, now)
 	var batch []journal.Record
 	if recv != nil {
 		ref = recv.Seq
+		if (d.State == wire.Rejected || d.State == "") && len(recv.Payload)+len(recv.PayloadRaw) > keepRejected {
+			trimPayload(recv)
+		}
 		batch = append(batch, *recv)
 	}
 	detail := d.Detail
 	if d.State == "" {
 		detail = "not for this host"
 	}
-	batch = append(batch, a.decisionRecord(ref, d, detail))
+	rec := a.decisionRecord(ref, d, detail)
+	rec.Signer, rec.SignerClock = d.Signer, d.SignerClock
+	batch = append(batch, rec)
 	for _, p := range d.Disarmed {
 		batch = append(batch, a.decisionRecord(ref, Decision{Cmd: wire.Command{ID: p.ID, Action: p.Action}, State: wire.Cancelled}, "cancelled by "+d.Cmd.ID))
 	}
-	if _, err := a.journal.Append(batch...); err != nil {
-		a.log.Error("journal write failed; message not acted on", "err", err, "topic", in.Topic)
-		return false
-	}
+	durable := d.Arm != nil || d.Run || len(d.Disarmed) > 0
+	ok := a.append(durable, batch...)
 	fault("journaled")
 	if d.State == "" {
-		return true
+		return d, ok
 	}
 	a.book.Apply(d, now)
+	if d.Clock != "" {
+		a.clockNote = d.Clock
+		a.log.Warn("clock disagreement", "id", d.Cmd.ID, "detail", d.Clock)
+	}
 	lvl := slog.LevelInfo
 	if d.State == wire.Rejected {
 		lvl = slog.LevelWarn
 	}
 	a.log.Log(context.Background(), lvl, "command", "id", d.Cmd.ID, "action", d.Cmd.Action, "topic", in.Topic,
-		"state", d.State, "detail", d.Detail, "reason", d.Cmd.Reason)
-	a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State, Detail: d.Detail, Deadline: d.Cmd.Deadline})
+		"state", d.State, "detail", d.Detail, "reason", wire.OneLine(d.Cmd.Reason), "queued", in.Queued)
+	a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State, Detail: d.Detail + a.journalNote(ok), Deadline: d.Cmd.Deadline})
 	for _, p := range d.Disarmed {
-		a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: wire.Cancelled, Detail: "cancelled by " + d.Cmd.ID + reasonSuffix(d.Cmd.Reason), Deadline: p.Deadline})
+		a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: wire.Cancelled, Detail: "cancelled by " + d.Cmd.ID + reasonSuffix(d.Cmd.Reason) + a.journalNote(ok), Deadline: p.Deadline})
 		a.warn(fmt.Sprintf("stormguard: the %s planned for %s is CANCELLED%s", p.Action, p.Deadline.UTC().Format("15:04:05Z"), reasonSuffix(d.Cmd.Reason)))
 	}
 	if d.Arm != nil {
 		a.warn(fmt.Sprintf("stormguard: this host will %s at %s (in %s): %s\nTo call it off: shutdownall -cancel",
-			d.Arm.Action, d.Arm.Deadline.UTC().Format("15:04:05Z"), d.Arm.Deadline.Sub(now).Round(time.Second), d.Arm.Reason))
+			d.Arm.Action, d.Arm.Deadline.UTC().Format("15:04:05Z"), d.Arm.Deadline.Sub(now).Round(time.Second), wire.OneLine(d.Arm.Reason)))
 	}
 	if d.Arm != nil || len(d.Disarmed) > 0 {
 		a.publishState(true, "")
 	}
-	if d.Run {
-		a.execute(d)
+	return d, ok
+}
+
+// trimPayload keeps the head of a long rejected payload and what it was.
+func trimPayload(r *journal.Record) {
+	p := payloadOf(*r)
+	sum := sha256.Sum256(p)
+	r.Detail = fmt.Sprintf("payload of %d bytes, sha256 %x; the first %d kept", len(p), sum[:8], keepRejected)
+	head := p[:keepRejected]
+	r.Payload, r.PayloadRaw = "", nil
+	keepPayload(r, head)
+	if r.Payload != "" && !utf8.ValidString(r.Payload) {
+		r.Payload, r.PayloadRaw = "", head
+	}
+}
+
+// append writes records to the journal and reports whether the disk took
+// them. What it refuses stays in memory (the journal retries it) and is
+// reported in the host state; it never stops the agent.
+func (a *Agent) append(sync bool, rs ...journal.Record) bool {
+	if _, err := a.journal.Append(sync, rs...); err != nil {
+		a.log.Error("journal write failed; kept in memory and written when the disk takes it", "err", err)
+		return false
 	}
 	return true
+}
+
+func (a *Agent) journalNote(ok bool) string {
+	if ok {
+		return ""
+	}
+	_, err := a.journal.Pending()
+	return fmt.Sprintf(" (journal not written: %v; held in memory)", err)
 }
 
 func reasonSuffix(r string) string {
 	if r == "" {
 		return ""
 	}
-	return ": " + r
+	return ": " + wire.OneLine(r)
 }
 
 // decisionRecord is the journal line for decision d about received record ref.
 func (a *Agent) decisionRecord(ref int64, d Decision, detail string) journal.Record {
 	return journal.Record{Kind: journal.KindDecision, Ref: ref, ID: d.Cmd.ID, Action: d.Cmd.Action, State: d.State,
 		Detail: detail, Reason: d.Cmd.Reason, Deadline: d.Cmd.Deadline, At: a.now()}
+}
+
+// rotateIfLarge starts a new journal from the book once the current one
+// passes its limit; nothing runs meanwhile (the loop calls it).
+func (a *Agent) rotateIfLarge() {
+	if a.journal.Size() < a.cfg.JournalLimit || a.running != nil {
+		return
+	}
+	a.book.Prune(a.now(), a.cfg.Retention, a.cfg.MaxIDs)
+	snap := a.book.Snapshot()
+	if !a.awayFrom.IsZero() || a.online {
+		at := a.awayFrom
+		if a.online {
+			at = a.now()
+		}
+		snap = append(snap, journal.Record{Kind: journal.KindConnected, At: at})
+	}
+	if err := a.journal.Rotate(snap); err != nil {
+		a.log.Error("journal rotation failed", "err", err)
+		return
+	}
+	a.log.Info("journal rotated", "path", a.journal.Path(), "kept_ids", len(a.book.decided), "pending", len(a.book.pending))
 }

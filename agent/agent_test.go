@@ -96,11 +96,10 @@ func (h *host) ran() []string {
 }
 
 func (h *host) journal() []journal.Record {
-	j, recs, _, err := journal.Open(h.cfg.StateDir)
+	recs, err := journal.ReadAll(h.cfg.StateDir)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	j.Close()
 	return recs
 }
 
@@ -236,20 +235,45 @@ func TestAgentWithBrokers(t *testing.T) {
 				t.Errorf("ran %d times across a replay and a restart, want 1", len(got))
 			}
 		})
-		t.Run("offline briefly gets the command; past max-age it is expired", func(t *testing.T) {
+		t.Run("offline briefly gets the commands it missed", func(t *testing.T) {
 			w := newWatcher(t, b.URL)
 			h := newHost(t, b.URL, "nas4", nil)
 			h.stop()
 			w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-fresh", Action: wire.Shutdown}))
-			w.publish("REBOOT", false, cmdJSON(t, wire.Command{ID: "c-old", Action: wire.Reboot, IssuedAt: time.Now().Add(-2 * time.Minute)}))
+			w.publish("REBOOT", false, []byte("kernel update"))
 			h.start()
 			w.waitAck("nas4", wire.Done)
-			e := w.waitAck("nas4", wire.Expired)
-			if e.ID != "c-old" {
-				t.Errorf("expired ack for %q, want c-old", e.ID)
+			w.waitAck("nas4", wire.Done)
+			if got := h.ran(); len(got) != 2 {
+				t.Errorf("ran %q, want both commands", got)
 			}
-			if got := h.ran(); len(got) != 1 || !strings.Contains(got[0], "c-fresh") {
-				t.Errorf("ran %q, want only c-fresh", got)
+		})
+		t.Run("away past max-age: what waited in the queue expires", func(t *testing.T) {
+			w := newWatcher(t, b.URL)
+			var offset atomic.Int64
+			h := newHost(t, b.URL, "nas7", func(c *Config) {
+				c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+			})
+			h.stop()
+			w.publish("SHUTDOWN", false, []byte("storm"))
+			w.publish("REBOOT", false, cmdJSON(t, wire.Command{ID: "c-late", Action: wire.Reboot}))
+			offset.Store(int64(10 * time.Minute)) // the host was off for ten minutes
+			h.start()
+			got := map[string]string{}
+			for range 2 {
+				e := w.waitAck("nas7", wire.Expired)
+				got[e.ID] = e.Detail
+			}
+			if !strings.Contains(got["c-late"], "away 10m") || len(got) != 2 {
+				t.Errorf("expired acks %q, want the plain text and c-late, judged by the ten minutes away", got)
+			}
+			for id, detail := range got {
+				if id != "c-late" && !strings.Contains(detail, "plain text carries no time") {
+					t.Errorf("plain text expired with %q", detail)
+				}
+			}
+			if got := h.ran(); len(got) != 0 {
+				t.Errorf("ran %q after ten minutes away with max-age 1m, want nothing", got)
 			}
 		})
 		t.Run("cancel during a countdown", func(t *testing.T) {
@@ -348,11 +372,11 @@ func TestJournaledButUndecidedIsNotLost(t *testing.T) {
 	h := newHost(t, b.URL, "nas", nil)
 	h.stop()
 	// The process stopped right after journaling a message, before deciding.
-	j, _, _, err := journal.Open(h.cfg.StateDir)
+	j, _, err := journal.Open(h.cfg.StateDir, func(journal.Record) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(journal.Record{Kind: journal.KindReceived, Topic: "SHUTDOWN", Payload: "storm", At: time.Now()})
+	j.Append(true, journal.Record{Kind: journal.KindReceived, Topic: "SHUTDOWN", Payload: "storm", At: time.Now()})
 	j.Close()
 	h.start()
 	w.waitAck("nas", wire.Done)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +43,19 @@ func TestDecide(t *testing.T) {
 		{name: "other group ignored", in: Incoming{Topic: "SHUTDOWN/group/lab", Payload: []byte("x")}, state: ""},
 		{name: "targets exclude me", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0, Targets: []string{"pi3"}})}, state: ""},
 		{name: "deadline arms a countdown", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0, Deadline: now0.Add(5 * time.Minute)})}, state: wire.Scheduled, armed: true},
-		{name: "too old is expired", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-6 * time.Minute)})}, state: wire.Expired},
-		{name: "old issue but deadline recent runs", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-8 * time.Minute), Deadline: now0.Add(-2 * time.Minute)})}, state: wire.Executing, run: true},
-		{name: "past expires", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-time.Minute), Expires: now0.Add(-time.Second)})}, state: wire.Expired},
-		{name: "far future issue", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(time.Hour)})}, state: wire.Rejected, detail: "future"},
+		{name: "queued past max-age: too old is expired", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: time.Hour, Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-6 * time.Minute)})}, state: wire.Expired},
+		{name: "queued past max-age: old issue but deadline recent runs", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: time.Hour, Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-8 * time.Minute), Deadline: now0.Add(-2 * time.Minute)})}, state: wire.Executing, run: true},
+		{name: "queued past max-age: issued in the future cannot be aged", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: time.Hour, Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(time.Hour)})}, state: wire.Expired, detail: "future"},
+		{name: "queued briefly: old timestamps are the sender's clock", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: time.Minute, Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-time.Hour)})}, state: wire.Executing, run: true, detail: "clocks disagree"},
+		{name: "past expires, clocks agree", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-20 * time.Second), Expires: now0.Add(-time.Second)})}, state: wire.Expired},
+		{name: "live, host an hour ahead: grace counted from arrival", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(-time.Hour), Deadline: now0.Add(-time.Hour + 5*time.Minute), Expires: now0.Add(-time.Hour + 15*time.Minute)})},
+			state: wire.Scheduled, armed: true, detail: "this host is 1h0m0s ahead of the sender"},
+		{name: "live, host an hour behind: grace counted from arrival", in: Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, wire.Command{ID: "c", Action: wire.Shutdown, IssuedAt: now0.Add(time.Hour), Deadline: now0.Add(time.Hour + 5*time.Minute)})},
+			state: wire.Scheduled, armed: true, detail: "this host is 1h0m0s behind the sender"},
+		{name: "plain text queued past max-age expires", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: 3 * 24 * time.Hour, Payload: []byte("storm")}, state: wire.Expired, detail: "away 72h0m0s"},
+		{name: "plain text queued for an unknown time expires", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: -1, Payload: []byte("storm")}, state: wire.Expired, detail: "unknown"},
+		{name: "plain text queued briefly runs", in: Incoming{Topic: "SHUTDOWN", Queued: true, Away: 2 * time.Minute, Payload: []byte("storm")}, state: wire.Executing, run: true},
+		{name: "JSON-shaped non-object rejected, not plain", in: Incoming{Topic: "SHUTDOWN", Payload: []byte("null")}, state: wire.Rejected, detail: "not an object"},
 		{name: "garbage rejected", in: Incoming{Topic: "SHUTDOWN", Payload: []byte{0xff, 0x00}}, state: wire.Rejected},
 		{name: "huge rejected", in: Incoming{Topic: "SHUTDOWN", Payload: []byte(strings.Repeat("a", 1<<20))}, state: wire.Rejected, detail: "larger"},
 		{name: "unsigned rejected when required", policy: Policy{Host: "nas", MaxAge: time.Minute, Keys: []ed25519.PublicKey{pub}, RequireSigned: true},
@@ -65,6 +75,9 @@ func TestDecide(t *testing.T) {
 			d := pol.Decide(NewBook(), tc.in, now0)
 			if d.State != tc.state || d.Run != tc.run || (d.Arm != nil) != tc.armed {
 				t.Fatalf("Decide = state %q run %v arm %v (%s); want %q run %v arm %v", d.State, d.Run, d.Arm != nil, d.Detail, tc.state, tc.run, tc.armed)
+			}
+			if d.Arm != nil && !d.Arm.Deadline.Equal(now0.Add(5*time.Minute)) {
+				t.Errorf("countdown deadline %s, want arrival + 5m grace %s", d.Arm.Deadline, now0.Add(5*time.Minute))
 			}
 			if !strings.Contains(d.Detail, tc.detail) {
 				t.Errorf("detail %q does not mention %q", d.Detail, tc.detail)
@@ -165,5 +178,57 @@ func TestReplayRunsAnExecutingCommandThatNeverStarted(t *testing.T) {
 	}
 	if d := p.Due(pend[0], now0.Add(2*time.Minute)); d.State != wire.Expired {
 		t.Errorf("past max-age: %q, want expired", d.State)
+	}
+}
+
+// A cancel is never a duplicate: a double-click on a dashboard's cancel
+// button must not disable the next cancel.
+func TestEveryCancelApplies(t *testing.T) {
+	p := Policy{Host: "nas", MaxAge: 5 * time.Minute}
+	b := NewBook()
+	step := func(in Incoming, at time.Time) Decision {
+		d := p.Decide(b, in, at)
+		b.Apply(d, at)
+		return d
+	}
+	for _, words := range []string{"false alarm", ""} {
+		cancel := Incoming{Topic: "CANCEL", Payload: []byte(words)}
+		if d := step(cancel, now0); d.State != wire.Done {
+			t.Fatalf("cancel %q with nothing pending: %q", words, d.State)
+		}
+		if d := step(cancel, now0.Add(time.Second)); d.State != wire.Done {
+			t.Errorf("second cancel %q: %q, want done (nothing pending), never duplicate", words, d.State)
+		}
+		arm := wire.Command{ID: fmt.Sprintf("c-%d", len(words)), Action: wire.Shutdown, IssuedAt: now0.Add(2 * time.Second), Deadline: now0.Add(5 * time.Minute)}
+		if d := step(Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, arm)}, now0.Add(2*time.Second)); d.State != wire.Scheduled {
+			t.Fatalf("countdown: %q", d.State)
+		}
+		if d := step(cancel, now0.Add(3*time.Second)); d.State != wire.Cancelled || len(d.Disarmed) != 1 {
+			t.Errorf("third cancel %q during a countdown: %q, disarmed %d; want it called off", words, d.State, len(d.Disarmed))
+		}
+	}
+}
+
+// A captured signed command replayed later is refused by the sender's own
+// clock (the newest issue time seen from its key), whatever this host's
+// clock says.
+func TestSignedReplayJudgedBySendersClock(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	p := Policy{Host: "nas", MaxAge: 5 * time.Minute, Keys: []ed25519.PublicKey{pub}, RequireSigned: true}
+	b := NewBook()
+	sign := func(id string, issued time.Time) Incoming {
+		c := wire.Command{V: 1, ID: id, Action: wire.Shutdown, IssuedAt: issued, Deadline: issued.Add(5 * time.Minute)}
+		c.Sign(priv)
+		return Incoming{Topic: "SHUTDOWN", Payload: jsonCmd(t, c)}
+	}
+	// The sender's clock is a day behind this host's: still obeyed.
+	d := p.Decide(b, sign("s-new", now0.Add(-24*time.Hour)), now0)
+	b.Apply(d, now0)
+	if d.State != wire.Scheduled {
+		t.Fatalf("live signed command from a sender a day behind: %q (%s)", d.State, d.Detail)
+	}
+	old := p.Decide(b, sign("s-captured", now0.Add(-24*time.Hour-time.Hour)), now0.Add(time.Minute))
+	if old.State != wire.Expired || !strings.Contains(old.Detail, "replay") {
+		t.Errorf("signed command an hour older than the newest from its key: %q (%s), want expired as a replay", old.State, old.Detail)
 	}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -21,92 +22,132 @@ func (a *Agent) fireDue() {
 			if !a.warned[p.ID] && p.Deadline.Sub(now) <= a.cfg.WarnBefore {
 				a.warned[p.ID] = true
 				a.warn(fmt.Sprintf("stormguard: this host will %s in %s (at %s): %s\nTo call it off: shutdownall -cancel",
-					p.Action, p.Deadline.Sub(now).Round(time.Second), p.Deadline.UTC().Format("15:04:05Z"), p.Reason))
+					p.Action, p.Deadline.Sub(now).Round(time.Second), p.Deadline.UTC().Format("15:04:05Z"), wire.OneLine(p.Reason)))
 			}
 			continue
 		}
 		d := a.cfg.Policy.Due(p, now)
-		_, err := a.journal.Append(a.decisionRecord(0, d, d.Detail))
-		journaled := err == nil
-		if err != nil {
-			a.log.Error("journal write failed", "err", err)
-		}
+		ok := a.append(d.Run, a.decisionRecord(0, d, d.Detail))
 		a.book.Apply(d, now)
 		a.log.Info("countdown ended", "id", p.ID, "action", p.Action, "state", d.State, "detail", d.Detail)
-		if d.State == wire.Expired || !journaled {
-			a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: d.State, Detail: d.Detail, Deadline: p.Deadline})
-			continue
+		a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: d.State, Detail: d.Detail + a.journalNote(ok), Deadline: p.Deadline})
+		if d.Run {
+			// Rule 10: a disk that refuses the journal does not keep the host up.
+			a.execute(d)
 		}
-		a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: wire.Executing, Detail: d.Detail, Deadline: p.Deadline})
-		a.execute(d)
 	}
 }
 
-// nextWake is how long the loop may sleep before a deadline or warning.
-func (a *Agent) nextWake() time.Duration {
-	wake := time.Hour
+// housekeep retries a journal the disk refused, notes the connection
+// while connected, ends the settle wait and rotates a large journal.
+func (a *Agent) housekeep() {
 	now := a.now()
-	for _, p := range a.book.Pending() {
-		at := p.Deadline
-		if !a.warned[p.ID] && p.Deadline.Add(-a.cfg.WarnBefore).After(now) {
-			at = p.Deadline.Add(-a.cfg.WarnBefore)
+	if n, _ := a.journal.Pending(); n > 0 {
+		if err := a.journal.Retry(); err == nil {
+			a.log.Info("journal written again: the disk takes it")
+			a.publishState(!a.isGoingDown(), "")
 		}
-		wake = min(wake, max(at.Sub(now), 0))
+	}
+	if a.online && a.draining && !now.Before(a.settleAt) {
+		a.draining = false
+	}
+	if a.online && !now.Before(a.markAt) {
+		a.markAt = now.Add(markEvery)
+		a.append(false, journal.Record{Kind: journal.KindConnected, At: now})
+	}
+	a.rotateIfLarge()
+}
+
+// nextWake is how long the loop may sleep before a deadline, a warning or
+// housekeeping is due.
+func (a *Agent) nextWake() time.Duration {
+	now := a.now()
+	wake := time.Hour
+	at := func(t time.Time) { wake = min(wake, max(t.Sub(now), 0)) }
+	for _, p := range a.book.Pending() {
+		if !a.warned[p.ID] && p.Deadline.Add(-a.cfg.WarnBefore).After(now) {
+			at(p.Deadline.Add(-a.cfg.WarnBefore))
+		} else {
+			at(p.Deadline)
+		}
+	}
+	if a.online && a.draining {
+		at(a.settleAt)
+	}
+	if a.online {
+		at(a.markAt)
+	}
+	if n, _ := a.journal.Pending(); n > 0 {
+		at(now.Add(5 * time.Second))
 	}
 	return wake
 }
 
-// execute says it is going (an executing ack, already sent by the caller
-// for countdowns; a clean False presence, because a clean power-off sends
-// no last will) and then runs the power command, without a shell and
-// without the reason anywhere in its argv.
+// execute writes that the power command starts, the one durable write on
+// the way to it, and starts it without a shell and without the reason
+// anywhere in its argv. The loop carries on while it runs; its end comes
+// back on a.ran. A disk that refuses the record does not stop it.
 func (a *Agent) execute(d Decision) {
 	argv := a.cfg.ShutdownCmd
 	if d.Cmd.Action == wire.Reboot {
 		argv = a.cfg.RebootCmd
 	}
-	a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, d.Cmd.Reason))
-	a.publishWait(a.cfg.Topics.Presence(a.cfg.Host), true, []byte(wire.PresenceFalse))
-
+	recs := []journal.Record{{Kind: journal.KindStarted, ID: d.Cmd.ID, Action: d.Cmd.Action, Detail: strings.Join(argv, " "), At: a.now()}}
+	if a.online {
+		recs = append(recs, journal.Record{Kind: journal.KindConnected, At: a.now()})
+	}
 	// After this record a restart will not run the command again: at most once.
-	if _, err := a.journal.Append(journal.Record{Kind: journal.KindStarted, ID: d.Cmd.ID, Action: d.Cmd.Action,
-		Detail: strings.Join(argv, " "), At: a.now()}); err != nil {
-		a.log.Error("journal write failed; power command not run", "err", err, "id", d.Cmd.ID)
-		a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: wire.Failed, Detail: "journal write failed"})
+	a.append(true, recs...)
+	fault("started")
+	a.running = &d
+	if a.cfg.DryRun {
+		a.finished(outcome{d: d, state: wire.Done, detail: "dry run: would run " + strings.Join(argv, " ")})
 		return
 	}
-	fault("started")
-	state, detail := wire.Done, ""
-	if a.cfg.DryRun {
-		detail = "dry run: would run " + strings.Join(argv, " ")
-	} else {
+	a.goingDown = &d
+	a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, wire.OneLine(d.Cmd.Reason)))
+	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RunTimeout)
+		defer cancel()
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = append(cmd.Environ(), "STORMGUARD_COMMAND_ID="+d.Cmd.ID, "STORMGUARD_ACTION="+string(d.Cmd.Action))
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
-		cancel()
 		fault("ran")
-		detail = fmt.Sprintf("ran %s", strings.Join(argv, " "))
+		o := outcome{d: d, state: wire.Done, detail: "ran " + strings.Join(argv, " ")}
 		if err != nil {
-			state = wire.Failed
-			detail = fmt.Sprintf("%s: %v", detail, err)
+			o.state = wire.Failed
+			o.detail = fmt.Sprintf("%s: %v", o.detail, err)
 		}
 		if tail := lastLine(out.String()); tail != "" {
-			detail += ": " + tail
+			o.detail += ": " + tail
 		}
-	}
-	if _, err := a.journal.Append(journal.Record{Kind: journal.KindOutcome, ID: d.Cmd.ID, Action: d.Cmd.Action, State: state, Detail: detail, At: a.now()}); err != nil {
-		a.log.Error("journal write failed", "err", err)
-	}
-	a.book.Apply(Decision{Cmd: d.Cmd, State: state}, a.now())
-	a.log.Info("power command finished; host still up", "id", d.Cmd.ID, "state", state, "detail", detail)
-	// Still here: a dry run, a test command, or a shutdown that failed.
-	a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: state, Detail: detail})
-	a.publish(a.cfg.Topics.Presence(a.cfg.Host), true, []byte(wire.PresenceTrue))
-	a.publishState(true, "")
+		select {
+		case a.ran <- o:
+		case <-a.stop:
+		}
+	}()
 }
+
+// finished records how the power command ended. A real power command that
+// succeeded leaves the host going down; a failed one or a dry run leaves
+// it up, and says so.
+func (a *Agent) finished(o outcome) {
+	a.running = nil
+	ok := a.append(true, journal.Record{Kind: journal.KindOutcome, ID: o.d.Cmd.ID, Action: o.d.Cmd.Action, State: o.state, Detail: o.detail, At: a.now()})
+	a.book.Apply(Decision{Cmd: o.d.Cmd, State: o.state}, a.now())
+	if o.state != wire.Done {
+		a.goingDown = nil
+	}
+	a.log.Info("power command finished", "id", o.d.Cmd.ID, "state", o.state, "detail", o.detail)
+	a.ack(wire.Ack{ID: o.d.Cmd.ID, Action: o.d.Cmd.Action, State: o.state, Detail: o.detail + a.journalNote(ok)})
+	if !a.isGoingDown() {
+		a.publishState(true, "")
+	}
+}
+
+func (a *Agent) isGoingDown() bool { return a.goingDown != nil }
 
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)
@@ -137,7 +178,7 @@ func (a *Agent) warn(text string) {
 	}()
 }
 
-// ack publishes an acknowledgement without holding up the loop.
+// ack queues an acknowledgement; it never waits for the broker.
 func (a *Agent) ack(k wire.Ack) {
 	k.Host = a.cfg.Host
 	k.At = a.now().UTC()
@@ -147,69 +188,58 @@ func (a *Agent) ack(k wire.Ack) {
 		a.log.Error("encode ack", "err", err)
 		return
 	}
-	if k.State == wire.Executing {
-		// The host may be gone in a moment: make sure this one leaves.
-		a.publishWait(a.cfg.Topics.Ack(a.cfg.Host), false, b)
-		return
-	}
-	a.publish(a.cfg.Topics.Ack(a.cfg.Host), false, b)
+	a.out.send(a.cfg.Topics.Ack(a.cfg.Host), false, b)
 }
 
 // announce runs on every connect: presence True, the commands this host
-// offers, and its state, all retained.
+// offers, all retained.
 func (a *Agent) announce() {
 	t := a.cfg.Topics
-	a.publish(t.Presence(a.cfg.Host), true, []byte(wire.PresenceTrue))
-	a.publish(t.CommandAvailable(a.cfg.Host, string(wire.Shutdown)), true, []byte(wire.PresenceTrue))
-	a.publish(t.CommandAvailable(a.cfg.Host, string(wire.Reboot)), true, []byte(wire.PresenceTrue))
-	select {
-	case a.connected <- struct{}{}: // the loop publishes the state: the book is its own
-	default:
-	}
+	a.out.send(t.Presence(a.cfg.Host), true, []byte(wire.PresenceTrue))
+	a.out.send(t.CommandAvailable(a.cfg.Host, string(wire.Shutdown)), true, []byte(wire.PresenceTrue))
+	a.out.send(t.CommandAvailable(a.cfg.Host, string(wire.Reboot)), true, []byte(wire.PresenceTrue))
 }
 
-// publishState publishes the retained host state; only the loop calls it.
+// publishState queues the retained host state; only the loop calls it.
 func (a *Agent) publishState(online bool, reason string) {
 	s := wire.HostState{Host: a.cfg.Host, Groups: a.cfg.Groups, Version: a.cfg.Version, At: a.now().UTC(),
-		Online: online, Reason: reason, Pending: a.book.Pending(), Last: a.last, DryRun: a.cfg.DryRun}
+		Online: online, Reason: reason, Pending: a.book.Pending(), Last: a.last, DryRun: a.cfg.DryRun, Clock: a.clockNote}
+	if _, err := a.journal.Pending(); err != nil {
+		s.Journal = err.Error()
+	}
 	b, err := s.Encode()
 	if err != nil {
 		a.log.Error("encode state", "err", err)
 		return
 	}
-	a.publish(a.cfg.Topics.State(a.cfg.Host), true, b)
+	a.out.send(a.cfg.Topics.State(a.cfg.Host), true, b)
 }
 
-func (a *Agent) publish(topic string, retained bool, payload []byte) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := a.client.Publish(ctx, topic, a.cfg.QoS, retained, payload); err != nil {
-			a.log.Warn("publish", "err", err)
-		}
-	}()
-}
-
-// publishWait publishes and, while connected, waits a moment for the broker
-// to take it, so an executing ack leaves before the host goes down. With
-// the broker away it does not wait: the power command must not be late
-// because of an outage; the client's store sends the message later.
-func (a *Agent) publishWait(topic string, retained bool, payload []byte) {
-	if !a.client.Connected() {
-		a.publish(topic, retained, payload)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := a.client.Publish(ctx, topic, a.cfg.QoS, retained, payload); err != nil {
-		a.log.Warn("publish", "err", err)
-	}
-}
-
-// goodbye marks the host offline on a clean stop; a clean disconnect sends
-// no last will.
+// goodbye runs on a clean stop. When the operating system stops the agent
+// after a real power command started, that is the evidence the host is
+// going down: it says so (a stopping ack) before its presence goes False
+// (a clean disconnect sends no last will). The queue is flushed within a
+// bound: a shutdown must not wait for a broker that is away.
 func (a *Agent) goodbye() {
-	a.publishWait(a.cfg.Topics.Presence(a.cfg.Host), true, []byte(wire.PresenceFalse))
-	a.client.Close(500 * time.Millisecond)
+	close(a.stop)
+	if d := a.goingDown; d != nil {
+		detail := "the operating system stopped the agent after the power command started: going down"
+		a.append(true, journal.Record{Kind: journal.KindOutcome, ID: d.Cmd.ID, Action: d.Cmd.Action, State: wire.Stopping, Detail: detail, At: a.now()})
+		a.ack(wire.Ack{ID: d.Cmd.ID, Action: d.Cmd.Action, State: wire.Stopping, Detail: detail})
+	}
+	if a.online {
+		a.append(false, journal.Record{Kind: journal.KindConnected, At: a.now(), Detail: "stopped"})
+	}
+	a.out.send(a.cfg.Topics.Presence(a.cfg.Host), true, []byte(wire.PresenceFalse))
+	a.out.flush(time.Second)
+	a.client.Close(250 * time.Millisecond)
 	a.log.Info("agent stopped")
+}
+
+// warmEncoders encodes an ack and a state once at start, so the first
+// command does not pay for building the encoders.
+func warmEncoders() {
+	wire.Ack{ID: "warm", Host: "warm", State: wire.Executing}.Encode()
+	wire.HostState{Host: "warm", Pending: []wire.Pending{{ID: "warm"}}, Last: &wire.Ack{}}.Encode()
+	json.Marshal(journal.Record{Kind: journal.KindDecision, At: time.Now()})
 }

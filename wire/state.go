@@ -22,6 +22,12 @@ type HostState struct {
 	Pending []Pending `json:"pending,omitempty"`
 	Last    *Ack      `json:"last,omitempty"`
 	DryRun  bool      `json:"dry_run,omitempty"`
+	// Clock reports the last disagreement between this host's clock and a
+	// command's sender, when there was one.
+	Clock string `json:"clock,omitempty"`
+	// Journal reports a journal the disk would not take (full or
+	// read-only): what the host decided is then held in memory only.
+	Journal string `json:"journal,omitempty"`
 }
 
 // Pending is a countdown a host holds.

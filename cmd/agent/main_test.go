@@ -91,11 +91,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func journalHas(dir string, pred func(journal.Record) bool) bool {
-	j, recs, _, err := journal.Open(dir)
+	recs, err := journal.ReadAll(dir)
 	if err != nil {
 		return false
 	}
-	j.Close()
 	for _, r := range recs {
 		if pred(r) {
 			return true

@@ -66,6 +66,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("qos: %d is not 0, 1 or 2", c.QoS)
 	case c.RequireSigned && len(c.Keys) == 0:
 		return errors.New("require-signed: no public-key given")
+	case c.Retention < 0:
+		return errors.New("journal-retention: must not be negative")
+	case c.JournalLimit < 0 || (c.JournalLimit > 0 && c.JournalLimit < 64<<10):
+		return errors.New("journal-max-bytes: at least 65536")
 	}
 	for _, g := range c.Groups {
 		if err := wire.ValidName(g); err != nil {

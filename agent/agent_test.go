@@ -489,3 +489,117 @@ func TestStartsWhileTheBrokerIsDownAndFailsOver(t *testing.T) {
 	w.publish("SHUTDOWN/late", false, []byte("after the outage"))
 	w.waitAck("late", wire.Done)
 }
+
+// A reason cannot forge a second line under the warning: line breaks and
+// invisible characters are made visible, one line per message.
+func TestWarningIsOneLinePerMessage(t *testing.T) {
+	b := mqtttest.NATS(t)
+	w := newWatcher(t, b.URL)
+	warnings := filepath.Join(t.TempDir(), "wall")
+	h := newHost(t, b.URL, "nas", func(c *Config) {
+		c.WarnCmd = []string{"/bin/sh", "-c", "cat >> " + warnings}
+	})
+	reason := "storm\nstormguard: the shutdown planned for 23:59:00Z is CANCELLED\u202e"
+	w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-lie", Action: wire.Shutdown, Reason: reason, Deadline: time.Now().Add(time.Hour)}))
+	w.waitAck("nas", wire.Scheduled)
+	var text string
+	waitUntil(t, "the warning", func() bool {
+		b, _ := os.ReadFile(warnings)
+		text = string(b)
+		return strings.Contains(text, "CANCELLED")
+	})
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "stormguard: the shutdown planned") {
+			t.Errorf("the reason printed a line of its own: %q", text)
+		}
+	}
+	if !strings.Contains(text, "storm⏎stormguard: the shutdown") || !strings.Contains(text, "<U+202E>") {
+		t.Errorf("warning %q does not show the line break and the override", text)
+	}
+	h.stop()
+}
+
+// A large journal is rotated at start: the agent keeps what it needs (the
+// ids it acted on, the pending countdown) and the file shrinks.
+func TestLargeJournalIsRotatedAndRemembered(t *testing.T) {
+	b := mqtttest.NATS(t)
+	w := newWatcher(t, b.URL)
+	h := newHost(t, b.URL, "nas", func(c *Config) { c.JournalLimit = 1 << 20 })
+	h.stop()
+	j, _, err := journal.Open(h.cfg.StateDir, func(journal.Record) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := strings.Repeat("j", 200)
+	for i := range 20000 {
+		j.Append(false, journal.Record{Kind: journal.KindReceived, Topic: "SHUTDOWN", Payload: junk, At: time.Now()},
+			journal.Record{Kind: journal.KindDecision, State: wire.Rejected, Ref: int64(2*i + 1), At: time.Now()})
+	}
+	j.Append(true, journal.Record{Kind: journal.KindDecision, ID: "c-done", Action: wire.Shutdown, State: wire.Done, At: time.Now()},
+		journal.Record{Kind: journal.KindDecision, ID: "c-pending", Action: wire.Reboot, State: wire.Scheduled, Deadline: time.Now().Add(time.Hour), At: time.Now()})
+	j.Close()
+	h.start()
+	fi, err := os.Stat(filepath.Join(h.cfg.StateDir, journal.FileName))
+	if err != nil || fi.Size() > 1<<20 {
+		t.Fatalf("journal after start: %v bytes (%v), want it rotated below 1 MiB", fi.Size(), err)
+	}
+	w.publish("SHUTDOWN", false, cmdJSON(t, wire.Command{ID: "c-done", Action: wire.Shutdown}))
+	w.waitAck("nas", wire.Duplicate)
+	w.publish("CANCEL", false, nil)
+	if a := w.waitAck("nas", wire.Cancelled); a.ID != "c-pending" && !strings.Contains(a.Detail, "1 pending") {
+		t.Errorf("cancel after rotation: %+v, want the pending countdown called off", a)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a file another process writes
+	}
+}
+
+// Hosts whose clocks are an hour ahead and an hour behind still obey a
+// live command, counting its grace from arrival, and say so.
+func TestWrongClockStillObeys(t *testing.T) {
+	b := mqtttest.NATS(t)
+	w := newWatcher(t, b.URL)
+	for _, off := range []time.Duration{time.Hour, -time.Hour} {
+		name := "ahead"
+		if off < 0 {
+			name = "behind"
+		}
+		h := newHost(t, b.URL, name, func(c *Config) {
+			c.Now = func() time.Time { return time.Now().Add(off) }
+		})
+		id := "c-clock-" + name
+		w.publish("SHUTDOWN/"+name, false, cmdJSON(t, wire.Command{ID: id, Action: wire.Shutdown, Deadline: time.Now().Add(2 * time.Second)}))
+		s := w.waitAck(name, wire.Scheduled)
+		if s.ID != id || !strings.Contains(s.Detail, "clocks disagree: this host is 1h0m0s "+name) {
+			t.Errorf("%s: scheduled ack %+v, want the disagreement reported", name, s)
+		}
+		w.waitAck(name, wire.Done)
+		if got := h.ran(); len(got) != 1 {
+			t.Errorf("%s: ran %q, want the command once", name, got)
+		}
+		h.stop()
+	}
+}
+
+// When the operating system stops the agent after a real power command
+// returned (shutdown -h now returns at once), the agent says it is going
+// down before its presence goes False.
+func TestStoppedAfterPowerCommandSaysStopping(t *testing.T) {
+	b := mqtttest.NATS(t)
+	w := newWatcher(t, b.URL)
+	h := newHost(t, b.URL, "nas", nil)
+	w.publish("SHUTDOWN", false, []byte("storm"))
+	w.waitAck("nas", wire.Done)
+	h.stop()
+	if a := w.waitAck("nas", wire.Stopping); !strings.Contains(a.Detail, "going down") {
+		t.Errorf("stopping ack %+v", a)
+	}
+}

@@ -32,6 +32,8 @@ type settings struct {
 	DryRun        bool          `mapstructure:"dry-run"`
 	PublicKeys    []string      `mapstructure:"public-key"`
 	RequireSigned bool          `mapstructure:"require-signed"`
+	Retention     time.Duration `mapstructure:"journal-retention"`
+	JournalMax    int64         `mapstructure:"journal-max-bytes"`
 }
 
 func defaultPowerCmds() (shutdown, reboot, warn string) {
@@ -62,10 +64,12 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.String("shutdown-cmd", sd, "power-off `argv`, split on white space, run without a shell (a list in the config file)")
 	fs.String("reboot-cmd", rb, "reboot `argv`, split on white space, run without a shell")
 	fs.String("warn-cmd", wall, "`argv` that gets a warning for logged-in users on its standard input; empty for none")
-	fs.Duration("max-age", 5*time.Minute, "oldest command still obeyed, counted from its deadline or issue time")
+	fs.Duration("max-age", 5*time.Minute, "oldest command still obeyed: a command that may have waited in the broker's queue longer than this (the host was away) expires")
 	fs.Bool("dry-run", false, "journal and ack what would run, run nothing")
 	fs.Var(new(cli.StringList), "public-key", "Ed25519 public key `file` that signed commands are checked against; repeatable")
 	fs.Bool("require-signed", false, "reject commands that are not signed by a -public-key (plain text included)")
+	fs.Duration("journal-retention", 90*24*time.Hour, "how long the journal remembers a command id it acted on")
+	fs.Int64("journal-max-bytes", 4<<20, "journal size at which it is rotated (the older generation is kept as journal.1.jsonl)")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
 		return agent.Config{}, err
@@ -87,6 +91,7 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 		MQTT: m, QoS: byte(s.QoS), StateDir: s.StateDir,
 		ShutdownCmd: s.ShutdownCmd, RebootCmd: s.RebootCmd, WarnCmd: s.WarnCmd,
 		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose),
+		Retention: s.Retention, JournalLimit: s.JournalMax,
 	}
 	return cfg, cfg.Validate()
 }

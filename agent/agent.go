@@ -119,7 +119,7 @@ type Agent struct {
 
 // settle is how long the link must be up with nothing arriving before the
 // agent takes what comes next as live rather than from its session queue.
-const settle = 500 * time.Millisecond
+const settle = 2 * time.Second
 
 // markEvery is how often a connected agent notes in its journal that it
 // is connected, so that after a crash or a power cut it knows, to this

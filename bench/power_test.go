@@ -17,14 +17,18 @@ import (
 
 // BenchmarkToPower compares, in the same run, what a user waits for: one
 // SHUTDOWN published until the power command has started on each of N
-// hosts, for N agents and for N of the original design's Python
-// subscribers (bench/testdata/original.py). The power command is marker,
-// which reports its start over loopback TCP; both fleets run it the same
-// way, so process start costs the same on each side. The agent journals
-// the message and its decision (fsync), acks executing, says its presence
-// is False and journals that it started (fsync) before it runs the
-// command; the Python subscriber appends the message to a file and runs
-// it. BENCH_AGENTS (default 10,100,200) picks the sizes.
+// hosts, for N agents, for N of the original design's Python subscribers
+// (bench/testdata/original.py), and for the same subscriber with an fsync
+// of its saved message before the power command (the agent's durability).
+// The power command is marker, which reports its start over loopback TCP;
+// every fleet runs it the same way, so process start costs the same on
+// each side. On its way to the power command the agent journals the
+// message and its decision (one fsync), acknowledges it, queues its acks
+// without waiting for the broker, and journals that it starts (one
+// fsync). cpu-ms/cmd is the CPU time the subscriber processes themselves
+// used per command (the power command's own time excluded on every side).
+// BENCH_AGENTS (default 10,100,200) picks the sizes; 1 is the uncontended
+// single host. With -count, the three fleets run interleaved.
 func BenchmarkToPower(b *testing.B) {
 	bin := buildAgent(b)
 	marker := filepath.Join(b.TempDir(), "marker")
@@ -33,26 +37,42 @@ func BenchmarkToPower(b *testing.B) {
 	}
 	for _, n := range fleetSizes(b, 10, 100, 200) {
 		b.Run(fmt.Sprintf("hosts=%d/agent", n), func(b *testing.B) {
-			benchToPower(b, n, func(addr, markAddr string) {
-				startAgentsWith(b, bin, addr, n, func(name string) []string {
+			benchToPower(b, n, func(addr, markAddr string) []int {
+				procs := startAgentsWith(b, bin, addr, n, func(name string) []string {
 					return []string{"-dry-run=false", "-shutdown-cmd", marker + " " + markAddr + " " + name}
 				})
-			})
-		})
-		b.Run(fmt.Sprintf("hosts=%d/python", n), func(b *testing.B) {
-			benchToPower(b, n, func(addr, markAddr string) {
-				for i := range n {
-					startPython(b, addr, i, marker, markAddr, fmt.Sprintf("h%03d", i))
+				var pids []int
+				for _, p := range procs {
+					pids = append(pids, p.cmd.Process.Pid)
 				}
+				return pids
 			})
 		})
+		for _, fsync := range []string{"", "1"} {
+			name := "python"
+			if fsync != "" {
+				name = "python-fsync"
+			}
+			b.Run(fmt.Sprintf("hosts=%d/%s", n, name), func(b *testing.B) {
+				b.Setenv("ORIGINAL_FSYNC", fsync)
+				benchToPower(b, n, func(addr, markAddr string) []int {
+					var pids []int
+					for i := range n {
+						cmd, _ := startPython(b, addr, i, marker, markAddr, fmt.Sprintf("h%03d", i))
+						pids = append(pids, cmd.Process.Pid)
+					}
+					return pids
+				})
+			})
+		}
 	}
 }
 
-func benchToPower(b *testing.B, n int, startFleet func(brokerAddr, markAddr string)) {
+func benchToPower(b *testing.B, n int, startFleet func(brokerAddr, markAddr string) []int) {
 	broker := mqtttest.Mosquitto(b, mqtttest.MosquittoOptions{Extra: brokerTuning})
 	marks := listenMarks(b)
-	startFleet(broker.Addr, marks.addr)
+	pids := startFleet(broker.Addr, marks.addr)
+	cpuBefore := pidsCPU(b, pids)
 
 	c := benchClient(b, broker.URL, fmt.Sprintf("bench-power-%d", n), func(*mqtt.Client) {})
 
@@ -82,6 +102,17 @@ func benchToPower(b *testing.B, n int, startFleet func(brokerAddr, markAddr stri
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+	b.ReportMetric(float64((pidsCPU(b, pids)-cpuBefore).Microseconds())/1000/float64(b.N), "cpu-ms/cmd")
+}
+
+// pidsCPU is the CPU time the processes themselves have used (their
+// children, the power commands, not counted).
+func pidsCPU(b testing.TB, pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		sum += cpuTime(b, pid)
+	}
+	return sum
 }
 
 type mark struct {

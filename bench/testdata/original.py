@@ -2,12 +2,16 @@
 """The original design's subscriber, as a user would write it with paho-mqtt
 1.x (Debian's python3-paho-mqtt): subscribe to SHUTDOWN, save the message,
 run the power command. Used only as the comparison point in the benchmarks."""
+import os
 import subprocess
 import sys
 
 import paho.mqtt.client as mqtt
 
 host, port, name, save, *power = sys.argv[1:]
+# ORIGINAL_FSYNC=1 makes the saved message durable before the power command
+# runs, the same durability as the agent's journal (for a fair comparison).
+durable = os.environ.get("ORIGINAL_FSYNC") == "1"
 
 
 def on_connect(client, userdata, flags, rc):
@@ -21,6 +25,9 @@ def on_subscribe(client, userdata, mid, granted_qos):
 def on_message(client, userdata, msg):
     with open(save, "ab") as f:
         f.write(msg.payload + b"\n")
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     subprocess.run(power)
 
 

@@ -270,20 +270,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
 }
 
-func vmRSS(b testing.TB, pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.Atoi(f[1])
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmRSS")
-	return 0
-}
+func vmRSS(b testing.TB, pid int) float64 { return vmField(b, pid, "VmRSS:") }
 
 // stateRoot is where the agents keep their journals: BENCH_STATE_DIR, or a
 // temporary directory on the test's disk.

@@ -161,9 +161,12 @@ func Check(s Season, rec Record) Result {
 			bad("feed down at %s: stormguard never said it was blind", clock(o.From, rec.Start))
 		}
 	}
+	// Stormguard restarting is an outage too: its feed may take longer to
+	// connect than silent-after allows.
+	down := append(slices.Clone(rec.Outages), rec.Restarts...)
 	for _, b := range rec.Blind {
 		row.BlindTime += b.To.Sub(b.From)
-		if !slices.ContainsFunc(rec.Outages, func(o Span) bool {
+		if !slices.ContainsFunc(down, func(o Span) bool {
 			return !b.From.Before(o.From.Add(-tol)) && !b.To.After(o.To.Add(tol))
 		}) {
 			bad("blind from %s to %s with the feed up", clock(b.From, rec.Start), clock(b.To, rec.Start))
@@ -201,8 +204,17 @@ func Table(rows []Row) string {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %v | %v | %d | %v | +%v | %s |\n",
 			r.Seed, r.Days, r.Storms, r.Far, r.Inside, r.DiedNearby, r.Cancelled, r.Countdowns, r.AllClears,
-			r.Outages, r.OutageTime.Round(time.Second), r.BlindTime.Round(time.Second), r.Restarts,
+			r.Outages, roundTo(r.OutageTime), roundTo(r.BlindTime), r.Restarts,
 			r.MaxCountdownDelay.Round(time.Millisecond), r.MaxAllClearLate.Round(time.Millisecond), r.FinalPhase)
 	}
 	return b.String()
+}
+
+// roundTo rounds to the second, or to the millisecond under a minute (a
+// compressed season's outages last seconds).
+func roundTo(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }

@@ -154,3 +154,26 @@ func wantRejected(t *testing.T, got []Report, n int, why string) {
 		t.Errorf("rejected reports %+v, want %d saying %q", rej, n, why)
 	}
 }
+
+// TestBlitzortungAntimeridianOnBroker is the second report end to end at
+// the feed: for a site at 17.7 S, 179.95 E, a strike 7 km east at 179.98 W,
+// published on its own geohash topic, is received and measured across
+// longitude 180.
+func TestBlitzortungAntimeridianOnBroker(t *testing.T) {
+	url := broker(t)
+	sub := newPahoSubscriber(t, url)
+	site := Site{Lat: -17.7, Lon: 179.95}
+	b, err := NewBlitzortung(BlitzortungConfig{Subscriber: sub, Site: site, RadiusKM: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := runStream(t, b)
+	sub.waitGranted(t, len(b.Filters()))
+	pub := newPahoClient(t, url, "pub")
+	topic := BlitzortungTopicPrefix + "/" + strings.Join(strings.Split(Geohash(-17.7, -179.98, 12), ""), "/")
+	publish(t, pub, topic, `{"lat":-17.7,"lon":-179.98,"time":1784145600000000000,"status":0,"region":1}`, false)
+	got := strikesOf(col.waitFor(t, "the strike across longitude 180", func(r []Report) bool { return len(strikesOf(r)) > 0 }))
+	if d := got[0].DistanceKM; !near(d, 7.4, 0.2) || Compass(got[0].BearingDeg) != "E" {
+		t.Errorf("strike %.2f km %s, want about 7.4 km E", d, Compass(got[0].BearingDeg))
+	}
+}

@@ -16,6 +16,9 @@ type Engine struct {
 	st    State
 	start time.Time
 	names []string // registered sources, sorted, so events come in a stable order
+	// warned is when each source's ignored strikes or messages were last
+	// warned about.
+	warned map[string]time.Time
 
 	// Per call: the actions so far, the phase at the start, and whether
 	// anything worth persisting changed.
@@ -31,8 +34,9 @@ func NewEngine(cfg Config, now time.Time) (*Engine, error) {
 		return nil, fmt.Errorf("storm config: %w", err)
 	}
 	return &Engine{
-		cfg:   cfg,
-		start: now,
+		cfg:    cfg,
+		start:  now,
+		warned: map[string]time.Time{},
 		st: State{
 			Phase:   PhaseClear,
 			Trend:   TrendUnknown,
@@ -197,13 +201,14 @@ func (e *Engine) noteLink(now time.Time, h *SourceHealth, r weather.Report) {
 // most once per AllClear per source, so a feed full of them cannot flood
 // the events.
 func (e *Engine) ignore(now time.Time, name string, h *SourceHealth, n int, why string) {
-	quiet := !h.LastIgnoredAt.IsZero() && now.Sub(h.LastIgnoredAt) < e.cfg.AllClear
 	h.Ignored += n
 	h.LastIgnored, h.LastIgnoredAt = why, now
 	e.dirty = true
-	if !quiet {
-		e.event(EventWarn, fmt.Sprintf("source %s: %s; ignored (%d so far)", name, why, h.Ignored))
+	if last, ok := e.warned[name]; ok && now.Sub(last) < e.cfg.AllClear {
+		return
 	}
+	e.warned[name] = now
+	e.event(EventWarn, fmt.Sprintf("source %s: %s; ignored (%d so far)", name, why, h.Ignored))
 }
 
 // outOfWindow says why a strike's time is not trusted.

@@ -127,7 +127,9 @@ const (
 	// Connection is an event feed that sends only when there is lightning
 	// near (a strike feed filtered to the site's tiles, a lightning sensor):
 	// silence is fair weather, and its connection, reported in Link
-	// reports, is its health.
+	// reports, is its health. The MQTT feeds report it when their
+	// Subscriber is Linked (mqtt.Client is); on any other, such a feed says
+	// nothing until its first strike and counts as silent until then.
 	Connection
 )
 

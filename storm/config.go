@@ -40,8 +40,13 @@ type Config struct {
 	// thunderstorm signals and strikes may start a countdown. By default
 	// context sources only arm the watch.
 	ContextTriggers []string
-	// SilentAfter is how long a source may go without a report or an error
-	// before it counts as silent.
+	// FutureTolerance is how far ahead of now a strike may be stamped and
+	// still be trusted, for clocks a little apart. Strikes stamped later, or
+	// earlier than AllClear ago, are ignored and counted in the source's health.
+	FutureTolerance time.Duration
+	// SilentAfter is how long a source that answers on a schedule may go
+	// without a report or an error before it counts as silent, and how long
+	// an event feed may take to connect after the start.
 	SilentAfter time.Duration
 	// SilentAfterBySource overrides SilentAfter for named sources.
 	SilentAfterBySource map[string]time.Duration
@@ -64,6 +69,7 @@ func DefaultConfig() Config {
 		Grace:            5 * time.Minute,
 		AllClear:         30 * time.Minute,
 		HoldAfterCancel:  30 * time.Minute,
+		FutureTolerance:  2 * time.Minute,
 		SilentAfter:      10 * time.Minute,
 		FailAfter:        3,
 		BlindPolicy:      BlindHold,
@@ -84,6 +90,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("AllClear %v: must be positive", c.AllClear)
 	case c.HoldAfterCancel < 0:
 		return fmt.Errorf("HoldAfterCancel %v: must not be negative", c.HoldAfterCancel)
+	case c.FutureTolerance < 0:
+		return fmt.Errorf("FutureTolerance %v: must not be negative", c.FutureTolerance)
 	case c.SilentAfter <= 0:
 		return fmt.Errorf("SilentAfter %v: must be positive", c.SilentAfter)
 	case c.FailAfter < 1:

@@ -17,6 +17,19 @@
 // strike inside the shutdown radius, and never while no trigger-capable
 // source can see: a failed or silent source is not a clear sky.
 //
+// What "can see" means depends on the source. One that answers on a
+// schedule (a polled API, a station reporting every minute) is silent, and
+// blind, when it stops answering. An event feed (a strike feed filtered to
+// the site, a lightning sensor) is quiet in fair weather; its connection is
+// its health, so it is blind only while the connection is down.
+//
+// No phase can get stuck. A countdown ends at its deadline; the shutdown
+// phase at the all clear, or, when that was held because nothing could
+// see, at the first strike inside the radius once the all clear would have
+// been due: that strike is a new storm with a new countdown. Strikes stamped
+// more than FutureTolerance ahead of now, or older than AllClear, are
+// ignored and counted in the source's health.
+//
 // A cancel stops the countdown and holds off a new one for HoldAfterCancel,
 // unless lightning comes closer than it had been when the cancel came. The
 // State is JSON and is meant to be persisted after every call that returns a

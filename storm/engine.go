@@ -16,6 +16,9 @@ type Engine struct {
 	st    State
 	start time.Time
 	names []string // registered sources, sorted, so events come in a stable order
+	// warned is when each source's ignored strikes or messages were last
+	// warned about.
+	warned map[string]time.Time
 
 	// Per call: the actions so far, the phase at the start, and whether
 	// anything worth persisting changed.
@@ -31,8 +34,9 @@ func NewEngine(cfg Config, now time.Time) (*Engine, error) {
 		return nil, fmt.Errorf("storm config: %w", err)
 	}
 	return &Engine{
-		cfg:   cfg,
-		start: now,
+		cfg:    cfg,
+		start:  now,
+		warned: map[string]time.Time{},
 		st: State{
 			Phase:   PhaseClear,
 			Trend:   TrendUnknown,
@@ -42,10 +46,12 @@ func NewEngine(cfg Config, now time.Time) (*Engine, error) {
 	}, nil
 }
 
-// Register adds a source so its health counts. Register every source before
+// Register adds a source so its health counts. live says what its silence
+// means: for a source that Answers, a fault; for an event feed (Connection),
+// nothing, as its connection is its health. Register every source before
 // Restore and before the first Tick; a source registered again keeps its
-// health and takes the new kind.
-func (e *Engine) Register(name string, kind weather.Kind) {
+// health and takes the new kind and liveness.
+func (e *Engine) Register(name string, kind weather.Kind, live weather.Liveness) {
 	h, ok := e.st.Sources[name]
 	if !ok {
 		h.Status = StatusUnknown
@@ -53,6 +59,7 @@ func (e *Engine) Register(name string, kind weather.Kind) {
 		e.names = slices.Insert(e.names, i, name)
 	}
 	h.Kind = kind.String()
+	h.Liveness = live.String()
 	h.CanTrigger = kind == weather.Trigger || slices.Contains(e.cfg.ContextTriggers, name)
 	e.st.Sources[name] = h
 }
@@ -63,7 +70,8 @@ func (e *Engine) State() State { return e.st.clone() }
 // Restore resumes a state saved before a restart: phase, deadline, all-clear
 // timer, hold and source health. It sends nothing, so a countdown that was
 // running goes on to its saved deadline without a second SHUTDOWN. Health of
-// sources that are no longer registered is dropped.
+// sources that are no longer registered is dropped, and an event feed's link
+// is forgotten: the connection was the old process's.
 func (e *Engine) Restore(s State) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("restore state: %w", err)
@@ -72,7 +80,8 @@ func (e *Engine) Restore(s State) error {
 	st.Sources = e.st.Sources
 	for name, h := range st.Sources {
 		if old, ok := s.Sources[name]; ok {
-			old.Kind, old.CanTrigger = h.Kind, h.CanTrigger
+			old.Kind, old.CanTrigger, old.Liveness = h.Kind, h.CanTrigger, h.Liveness
+			old.Link, old.LinkSince, old.LinkDetail = "", time.Time{}, ""
 			st.Sources[name] = old
 		}
 	}
@@ -92,6 +101,12 @@ func (e *Engine) Restore(s State) error {
 }
 
 // Observe takes one report from a source and returns what to do.
+//
+// Only strikes stamped inside the window from AllClear ago to
+// FutureTolerance ahead of now are used; the others are counted in the
+// source's health and never trusted. A report that is only news about an
+// event feed's link, or about messages the source rejected, updates that
+// and leaves the rest of the source's health alone.
 func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 	e.begin()
 	h, ok := e.st.Sources[r.Source]
@@ -99,20 +114,32 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 		e.event(EventWarn, fmt.Sprintf("report from unregistered source %q ignored", r.Source))
 		return e.end()
 	}
-	h.LastReport = now
-	h.Failures = 0
-	h.ReportedBlind = r.Blind
-	h.Detail = ""
-	if r.Blind {
-		h.Detail = r.Detail
+	switch {
+	case r.Link != weather.LinkNone:
+		e.noteLink(now, &h, r)
+	case r.Aside():
+	default:
+		h.LastReport = now
+		h.Failures = 0
+		h.ReportedBlind = r.Blind
+		h.Detail = ""
+		if r.Blind {
+			h.Detail = r.Detail
+		}
 	}
-	e.st.Sources[r.Source] = h
+	if r.Rejected > 0 {
+		e.ignore(now, r.Source, &h, r.Rejected, "rejected "+r.RejectedWhy)
+	}
 
 	var trigger Strike
 	found := false
-	stale := now.Add(-e.cfg.AllClear)
+	oldest, newest := now.Add(-e.cfg.AllClear), now.Add(e.cfg.FutureTolerance)
 	for i := range r.Strikes {
 		ws := &r.Strikes[i]
+		if !ws.Time.IsZero() && (ws.Time.Before(oldest) || ws.Time.After(newest)) {
+			e.ignore(now, r.Source, &h, 1, e.outOfWindow(now, ws.Time))
+			continue
+		}
 		if !(ws.DistanceKM < e.cfg.WatchRadiusKM) || ws.DistanceKM < 0 {
 			continue
 		}
@@ -126,13 +153,16 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 		if s.Source == "" {
 			s.Source = r.Source
 		}
-		// A strike older than the all clear is over; after an all clear, a
-		// strike from before it belongs to the storm that ended.
-		if s.Time.Before(stale) || (e.st.Phase == PhaseAllClear && s.Time.Before(e.st.Since)) {
+		// After an all clear, a strike from before it belongs to the storm that ended.
+		if e.st.Phase == PhaseAllClear && s.Time.Before(e.st.Since) {
 			continue
 		}
+		inside := s.DistanceKM < e.cfg.ShutdownRadiusKM
+		if inside && h.CanTrigger {
+			e.closeUnseen(now, s)
+		}
 		e.noteStrike(now, s)
-		if s.DistanceKM < e.cfg.ShutdownRadiusKM {
+		if inside {
 			e.st.LastStrikeInside = latest(e.st.LastStrikeInside, s.Time)
 			if h.CanTrigger || e.st.Countdowns > 0 {
 				e.st.LastThreat = latest(e.st.LastThreat, s.Time)
@@ -142,6 +172,7 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 			}
 		}
 	}
+	e.st.Sources[r.Source] = h
 	if found {
 		e.strikeTrigger(now, trigger)
 	}
@@ -150,12 +181,52 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 	return e.end()
 }
 
+// noteLink records news about an event feed's connection. A connection
+// that is up again also ends a run of stream errors.
+func (e *Engine) noteLink(now time.Time, h *SourceHealth, r weather.Report) {
+	link := r.Link.String()
+	if h.Link == link {
+		return
+	}
+	h.Link, h.LinkSince, h.LinkDetail = link, now, ""
+	if r.Link == weather.LinkDown {
+		h.LinkDetail = r.Detail
+	} else {
+		h.Failures = 0
+	}
+	e.dirty = true
+}
+
+// ignore counts n things from a source that were not trusted, and warns at
+// most once per AllClear per source, so a feed full of them cannot flood
+// the events.
+func (e *Engine) ignore(now time.Time, name string, h *SourceHealth, n int, why string) {
+	h.Ignored += n
+	h.LastIgnored, h.LastIgnoredAt = why, now
+	e.dirty = true
+	if last, ok := e.warned[name]; ok && now.Sub(last) < e.cfg.AllClear {
+		return
+	}
+	e.warned[name] = now
+	e.event(EventWarn, fmt.Sprintf("source %s: %s; ignored (%d so far)", name, why, h.Ignored))
+}
+
+// outOfWindow says why a strike's time is not trusted.
+func (e *Engine) outOfWindow(now, t time.Time) string {
+	if t.After(now) {
+		return fmt.Sprintf("a strike stamped %s, %v ahead of now (more than %v is not trusted)",
+			t.UTC().Format(time.RFC3339), t.Sub(now).Round(time.Second), e.cfg.FutureTolerance)
+	}
+	return fmt.Sprintf("a strike stamped %s, %v ago (older than the %v all clear)",
+		t.UTC().Format(time.RFC3339), now.Sub(t).Round(time.Second), e.cfg.AllClear)
+}
+
 // SourceFailed records a failed poll or a broken stream. A source not yet
 // registered is registered with kind.
 func (e *Engine) SourceFailed(now time.Time, source string, kind weather.Kind, err error) []Action {
 	e.begin()
 	if _, ok := e.st.Sources[source]; !ok {
-		e.Register(source, kind)
+		e.Register(source, kind, weather.Answers)
 		e.dirty = true
 	}
 	h := e.st.Sources[source]
@@ -211,6 +282,12 @@ func (e *Engine) begin() {
 }
 
 func (e *Engine) end() []Action {
+	// Next depends only on the state, so it can change only when the
+	// state did; a quiet report costs no text.
+	if e.dirty || e.st.Next == "" {
+		e.st.Next = e.next()
+		e.dirty = true
+	}
 	if e.dirty {
 		e.emit(StateChanged{From: e.from, To: e.st.Phase})
 	}

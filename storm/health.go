@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stormguard/stormguard/weather"
 )
 
 // status works out a source's health at now.
 func (e *Engine) status(now time.Time, name string, h SourceHealth) Status {
+	if h.Liveness == weather.Connection.String() {
+		return e.feedStatus(now, name, h)
+	}
 	last := latest(h.LastReport, h.LastErrorAt, e.start)
 	switch {
 	case now.Sub(last) >= e.cfg.silentAfter(name):
@@ -15,6 +20,26 @@ func (e *Engine) status(now time.Time, name string, h SourceHealth) Status {
 	case h.Failures >= e.cfg.FailAfter:
 		return StatusFailing
 	case h.LastReport.IsZero():
+		return StatusUnknown
+	case h.ReportedBlind:
+		return StatusBlind
+	}
+	return StatusOK
+}
+
+// feedStatus is the health of an event feed, quiet in fair weather: its
+// connection, not its silence. One that has said nothing at all since the
+// start, not even that it is connected, is silent after its SilentAfter.
+func (e *Engine) feedStatus(now time.Time, name string, h SourceHealth) Status {
+	heard := h.Link != "" || !h.LastReport.Before(e.start)
+	switch {
+	case h.Failures >= e.cfg.FailAfter:
+		return StatusFailing
+	case h.Link == weather.LinkDown.String():
+		return StatusDown
+	case !heard && now.Sub(e.start) >= e.cfg.silentAfter(name):
+		return StatusSilent
+	case !heard:
 		return StatusUnknown
 	case h.ReportedBlind:
 		return StatusBlind
@@ -67,8 +92,15 @@ func (e *Engine) healthEvent(now time.Time, name string, h SourceHealth, st Stat
 	case StatusFailing:
 		e.event(EventWarn, fmt.Sprintf("source %s failing: %s (%d errors in a row)", name, h.LastError, h.Failures))
 	case StatusSilent:
+		if h.Liveness == weather.Connection.String() {
+			e.event(EventWarn, fmt.Sprintf("source %s silent: not connected in the %v since the start", name,
+				now.Sub(e.start).Truncate(time.Second)))
+			break
+		}
 		e.event(EventWarn, fmt.Sprintf("source %s silent: no report or error for %v", name,
 			now.Sub(latest(h.LastReport, h.LastErrorAt, e.start)).Truncate(time.Second)))
+	case StatusDown:
+		e.event(EventWarn, fmt.Sprintf("source %s down: %s", name, orElse(h.LinkDetail, "connection lost")))
 	case StatusBlind:
 		detail := h.Detail
 		if detail == "" {
@@ -87,8 +119,11 @@ func (e *Engine) blindText() string {
 			continue
 		}
 		w := name + " " + string(h.Status)
-		if h.Status == StatusFailing && h.LastError != "" {
+		switch {
+		case h.Status == StatusFailing && h.LastError != "":
 			w += ": " + h.LastError
+		case h.Status == StatusDown && h.LinkDetail != "":
+			w += ": " + h.LinkDetail
 		}
 		why = append(why, w)
 	}
@@ -100,4 +135,11 @@ func (e *Engine) blindText() string {
 		return "BLIND: " + cause + "; blind policy is shutdown"
 	}
 	return "BLIND: " + cause + "; stormguard cannot detect lightning and will not shut down on its own"
+}
+
+func orElse(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

@@ -23,12 +23,16 @@ func at(hms string) time.Time {
 type source struct {
 	name string
 	kind weather.Kind
+	live weather.Liveness
 }
 
 var (
-	blitz = source{"blitzortung", weather.Trigger}
-	xw    = source{"xweather", weather.Trigger}
-	nws   = source{"nws", weather.Context}
+	// blitz answers like a polled source here, so the tests of timing and
+	// health that predate event feeds keep their meaning; feed is an event feed.
+	blitz = source{"blitzortung", weather.Trigger, weather.Answers}
+	xw    = source{"xweather", weather.Trigger, weather.Answers}
+	nws   = source{"nws", weather.Context, weather.Answers}
+	feed  = source{"strikes", weather.Trigger, weather.Connection}
 )
 
 // newEngine builds an engine started at 19:00 with the default config,
@@ -44,7 +48,7 @@ func newEngine(t testing.TB, mod func(*Config), sources ...source) *Engine {
 		t.Fatalf("NewEngine: %v", err)
 	}
 	for _, s := range sources {
-		e.Register(s.name, s.kind)
+		e.Register(s.name, s.kind, s.live)
 	}
 	return e
 }

@@ -22,7 +22,7 @@ func restart(t *testing.T, e *Engine, now time.Time) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2.Register(blitz.name, blitz.kind)
+	e2.Register(blitz.name, blitz.kind, blitz.live)
 	if err := e2.Restore(st); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}

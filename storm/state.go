@@ -49,14 +49,19 @@ type Status string
 const (
 	// StatusUnknown is a source that has not reported yet and is not yet silent.
 	StatusUnknown Status = "unknown"
-	// StatusOK is a source whose last answer was a report that could see.
+	// StatusOK is a source whose last answer was a report that could see, or
+	// an event feed that is connected (silence is fair weather).
 	StatusOK Status = "ok"
 	// StatusFailing is a source with FailAfter or more errors in a row.
 	StatusFailing Status = "failing"
-	// StatusSilent is a source with neither a report nor an error for its SilentAfter.
+	// StatusSilent is a source that answers on a schedule with neither a
+	// report nor an error for its SilentAfter, or an event feed that has not
+	// connected in its SilentAfter since the start.
 	StatusSilent Status = "silent"
 	// StatusBlind is a source that says it cannot detect lightning now.
 	StatusBlind Status = "blind"
+	// StatusDown is an event feed whose connection is down.
+	StatusDown Status = "down"
 )
 
 // sees reports whether a source in this status could report lightning.
@@ -77,7 +82,11 @@ type SourceHealth struct {
 	Kind string `json:"kind"`
 	// CanTrigger is true for trigger sources and for context sources named in
 	// Config.ContextTriggers.
-	CanTrigger    bool      `json:"can_trigger"`
+	CanTrigger bool `json:"can_trigger"`
+	// Liveness is "answers" for a source whose silence is a fault (polled
+	// APIs, a station that reports every minute) and "connection" for an
+	// event feed, quiet in fair weather, whose connection is its health.
+	Liveness      string    `json:"liveness"`
 	Status        Status    `json:"status"`
 	LastReport    time.Time `json:"last_report,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
@@ -85,6 +94,16 @@ type SourceHealth struct {
 	Failures      int       `json:"consecutive_failures"`
 	ReportedBlind bool      `json:"reported_blind,omitempty"`
 	Detail        string    `json:"detail,omitempty"`
+	// Link is an event feed's connection, "up" or "down", since LinkSince;
+	// empty until this process hears of it. LinkDetail says why it is down.
+	Link       string    `json:"link,omitempty"`
+	LinkSince  time.Time `json:"link_since,omitzero"`
+	LinkDetail string    `json:"link_detail,omitempty"`
+	// Ignored counts what the source sent that was not trusted: strikes
+	// stamped outside the window around now, messages too big or malformed.
+	Ignored       int       `json:"ignored,omitempty"`
+	LastIgnored   string    `json:"last_ignored,omitempty"`
+	LastIgnoredAt time.Time `json:"last_ignored_at,omitzero"`
 }
 
 // Signal is the thunderstorm signal a source last reported.
@@ -108,9 +127,11 @@ func (s Signal) end(now time.Time) time.Time {
 // State is everything the engine knows. It is JSON for the retained state
 // topic and for persistence across restarts.
 type State struct {
-	Phase   Phase     `json:"phase"`
-	Since   time.Time `json:"since,omitzero"`
-	StormID string    `json:"storm_id,omitempty"`
+	Phase Phase     `json:"phase"`
+	Since time.Time `json:"since,omitzero"`
+	// Next says, for a person, what the phase waits for and what ends it.
+	Next    string `json:"next,omitempty"`
+	StormID string `json:"storm_id,omitempty"`
 	// Countdowns counts the SHUTDOWNs sent for this storm. A second one needs
 	// a cancel first, and then a closer strike or the end of the hold.
 	Countdowns int     `json:"countdowns,omitempty"`

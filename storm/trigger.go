@@ -23,8 +23,36 @@ func (e *Engine) noteStrike(now time.Time, s Strike) {
 	e.dirty = true
 }
 
+// closeUnseen ends a storm whose all clear was due before strike s, a
+// strike inside the shutdown radius from a trigger-capable source, but was
+// never given: no source could see when it came due (or s came before the
+// tick that would have given it). Lightning
+// after that gap is a new storm: it gets its own countdown, since people may
+// have switched hosts back on in the meantime. A storm still inside its
+// countdown is left alone: its deadline comes first.
+func (e *Engine) closeUnseen(now time.Time, s Strike) {
+	if e.st.Countdowns == 0 || e.st.Phase == PhaseCountdown || e.st.Phase == PhaseClear || e.st.Phase == PhaseAllClear {
+		return
+	}
+	last := latest(e.st.LastThreat, e.signalEnd(now, true))
+	if s.Time.Sub(last) < e.cfg.AllClear {
+		return
+	}
+	text := fmt.Sprintf("%s is over: no lightning inside %.1f km from %s until %s, longer than the %v all clear",
+		e.st.StormID, e.cfg.ShutdownRadiusKM, clock(last), clock(s.Time), e.cfg.AllClear)
+	if e.st.ClearHeld {
+		text += ", which was held while no source could see"
+	}
+	e.event(EventWatch, text+"; this lightning is a new storm")
+	e.st.ClearHeld = false
+	e.setPhase(now, PhaseClear)
+	e.resetStorm()
+}
+
 // strikeTrigger starts a countdown for a strike inside the shutdown radius
-// from a trigger-capable source, unless one is running or a cancel holds it off.
+// from a trigger-capable source, unless one is running, the storm's
+// deadline has passed and it is still going (closeUnseen ends one that
+// is not), or a cancel holds it off.
 func (e *Engine) strikeTrigger(now time.Time, s Strike) {
 	if e.st.Phase == PhaseCountdown || e.st.Phase == PhaseShutdown {
 		return

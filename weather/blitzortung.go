@@ -50,7 +50,8 @@ func (c BlitzortungConfig) Validate() error {
 // strictly closer than the radius, measured as the Home Assistant
 // integration does (see Site.Polar).
 type Blitzortung struct {
-	cfg BlitzortungConfig
+	cfg  BlitzortungConfig
+	link linkNews
 }
 
 // NewBlitzortung checks cfg and returns the source.
@@ -65,7 +66,7 @@ func NewBlitzortung(cfg BlitzortungConfig) (*Blitzortung, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Blitzortung{cfg: cfg}, nil
+	return &Blitzortung{cfg: cfg, link: linkNews{source: "blitzortung"}}, nil
 }
 
 // Name returns "blitzortung".
@@ -73,6 +74,10 @@ func (b *Blitzortung) Name() string { return "blitzortung" }
 
 // Kind returns Trigger.
 func (b *Blitzortung) Kind() Kind { return Trigger }
+
+// Liveness returns Connection: the feed carries only strikes on the tiles
+// around the site, so it is silent in fair weather.
+func (b *Blitzortung) Liveness() Liveness { return Connection }
 
 // Filters returns the topic filters Stream subscribes to, one per geohash
 // tile, e.g. "blitzortung/1.1/9/x/j/#".
@@ -86,9 +91,11 @@ func (b *Blitzortung) Filters() []string {
 }
 
 // Stream subscribes to the tiles and emits one report per strike inside the
-// radius until ctx is done. Payloads that do not decode are skipped, and so
-// are retained messages: the relay never retains strikes, so one would be
-// stale. Stream returns nil when ctx ends.
+// radius until ctx is done, and a Link report whenever the subscriber's
+// connection comes or goes. Payloads over MaxFeedPayload or that do not
+// decode are reported as Rejected; retained messages are skipped: the relay
+// never retains strikes, so one would be stale. Stream returns nil when ctx
+// ends.
 func (b *Blitzortung) Stream(ctx context.Context, emit func(Report)) error {
 	// Cancelling on return drops the tiles already subscribed if a later one fails.
 	ctx, cancel := context.WithCancel(ctx)
@@ -98,8 +105,16 @@ func (b *Blitzortung) Stream(ctx context.Context, emit func(Report)) error {
 		if retained {
 			return
 		}
+		if len(payload) > MaxFeedPayload {
+			emit(rejected(b.Name(), fmt.Sprintf("a %d-byte message on %s, over the %d-byte limit", len(payload), topic, MaxFeedPayload)))
+			return
+		}
 		s, err := decodeBlitzortung(payload, b.cfg.Site)
-		if err != nil || !(s.DistanceKM < b.cfg.RadiusKM) {
+		if err != nil {
+			emit(rejected(b.Name(), err.Error()))
+			return
+		}
+		if !(s.DistanceKM < b.cfg.RadiusKM) {
 			return
 		}
 		emit(Report{Source: b.Name(), At: time.Now(), Strikes: []Strike{s}})
@@ -112,8 +127,14 @@ func (b *Blitzortung) Stream(ctx context.Context, emit func(Report)) error {
 			return fmt.Errorf("blitzortung: subscribe %s: %w", f, err)
 		}
 	}
+	defer b.link.start(b.cfg.Subscriber, emit)()
 	<-ctx.Done()
 	return nil
+}
+
+// rejected is a report of one message a feed would not decode.
+func rejected(source, why string) Report {
+	return Report{Source: source, At: time.Now(), Rejected: 1, RejectedWhy: why}
 }
 
 // blitzortungStrike is the relay payload. Since October 2024 it is

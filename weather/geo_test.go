@@ -2,7 +2,9 @@ package weather
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,6 +89,71 @@ func TestGeohashTilesCoverEveryFixtureStrike(t *testing.T) {
 		gh := Geohash(ll[0], ll[1], 12)
 		if !slices.ContainsFunc(tiles, func(tile string) bool { return gh[:len(tile)] == tile }) {
 			t.Errorf("strike %v (%s) is in no subscribed tile %v", ll, gh, tiles)
+		}
+	}
+}
+
+// covered reports whether the point's geohash starts with one of tiles.
+func covered(tiles []string, lat, lon float64) bool {
+	gh := Geohash(lat, lon, 12)
+	return slices.ContainsFunc(tiles, func(tile string) bool { return strings.HasPrefix(gh, tile) })
+}
+
+// TestGeohashTilesAntimeridian is the site of the report: 17.7 S, 179.95 E,
+// with a strike 7 km east, across longitude 180.
+func TestGeohashTilesAntimeridian(t *testing.T) {
+	site := Site{Lat: -17.7, Lon: 179.95}
+	for _, r := range []float64{16, 40, 100} {
+		tiles := GeohashTiles(site, r)
+		if d, _ := site.Polar(-17.7, -179.98); !(d < r) {
+			t.Fatalf("the strike is %.1f km away, not inside %v km", d, r)
+		}
+		if !covered(tiles, -17.7, -179.98) {
+			t.Errorf("r=%v: the strike at 179.98 W is in no tile of %v", r, tiles)
+		}
+	}
+}
+
+// TestGeohashTilesCoverTheFilter checks, for sites at the antimeridian,
+// near both poles and in ordinary places, that every point the feed's
+// distance filter accepts lies in a subscribed tile, and that no more than
+// nine tiles are subscribed unless the coarsest precision needs more.
+func TestGeohashTilesCoverTheFilter(t *testing.T) {
+	sites := []Site{
+		{40, -105}, {-17.7, 179.95}, {-17.7, -179.95}, {0, 180}, {0, -180}, {65.5, 179.99},
+		{89.95, 10}, {-89.9, -170}, {89.5, 179.9}, {-85, 0}, {0.01, 0.01}, {51.5, -0.1},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, site := range sites {
+		for _, r := range []float64{16, 40, 100, 1000} {
+			tiles := GeohashTiles(site, r)
+			if len(tiles) == 0 {
+				t.Errorf("site %v r=%v: no tiles", site, r)
+				continue
+			}
+			if len(tiles) > maxGeohashTiles && len(tiles[0]) > 1 {
+				t.Errorf("site %v r=%v: %d tiles of precision %d", site, r, len(tiles), len(tiles[0]))
+			}
+			box := searchBox(site, r)
+			missed := 0
+			for range 4000 {
+				lat := box.s + rng.Float64()*(box.n-box.s)
+				lon := box.w + rng.Float64()*(box.e-box.w)
+				for lon >= 180 {
+					lon -= 360
+				}
+				for lon < -180 {
+					lon += 360
+				}
+				if d, _ := site.Polar(lat, lon); !(d < r) {
+					continue
+				}
+				if !covered(tiles, lat, lon) {
+					if missed++; missed <= 3 {
+						t.Errorf("site %v r=%v: point %.4f,%.4f (%s) in no tile of %v", site, r, lat, lon, Geohash(lat, lon, 12), tiles)
+					}
+				}
+			}
 		}
 	}
 }

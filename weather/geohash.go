@@ -89,21 +89,50 @@ func geohashBox(gh string) (b box, ok bool) {
 }
 
 // searchBox is the box the Home Assistant integration searches: ±r·360/40000°
-// of latitude and that divided by cos(lat) of longitude.
+// of latitude and that divided by cos(lat) of longitude. Latitude stops at
+// the poles. A box that reaches over a pole, or is 360° or more wide, takes
+// every longitude; otherwise its west edge may lie below -180 or its east
+// edge above 180, when it crosses the antimeridian: see overlapsWrapped.
 func searchBox(site Site, radiusKM float64) box {
 	dLat := radiusKM * 360 / 40000
-	dLon := dLat / math.Cos(site.Lat*math.Pi/180)
-	return box{s: site.Lat - dLat, w: site.Lon - dLon, n: site.Lat + dLat, e: site.Lon + dLon}
+	b := box{s: max(site.Lat-dLat, -90), n: min(site.Lat+dLat, 90)}
+	cos := math.Cos(site.Lat * math.Pi / 180)
+	dLon := 180.0
+	if cos > 0 {
+		dLon = dLat / cos
+	}
+	if site.Lat+dLat >= 90 || site.Lat-dLat <= -90 || !(dLon < 180) {
+		b.w, b.e = -180, 180
+		return b
+	}
+	b.w, b.e = site.Lon-dLon, site.Lon+dLon
+	return b
+}
+
+// overlapsWrapped reports whether tile (inside -180..180) overlaps the
+// search box, whose longitudes may run past ±180 across the antimeridian.
+func overlapsWrapped(tile, search box) bool {
+	for _, shift := range [3]float64{0, 360, -360} {
+		t := tile
+		t.w, t.e = t.w+shift, t.e+shift
+		if t.overlaps(search) {
+			return true
+		}
+	}
+	return false
 }
 
 // geohashTiles returns the tiles of one precision that overlap the search
-// box, found by flooding outwards from the site's own tile.
-func geohashTiles(site Site, radiusKM float64, precision int) []string {
+// box, found by flooding outwards from the site's own tile. Neighbours wrap
+// at the antimeridian; near a pole, where the box takes every longitude,
+// the flood goes round the whole band. It stops once it has more than
+// limit, which the caller takes as "too fine".
+func geohashTiles(site Site, radiusKM float64, precision, limit int) []string {
 	bounds := searchBox(site, radiusKM)
 	start := Geohash(site.Lat, site.Lon, precision)
 	seen := map[string]bool{start: true}
 	stack := []string{start}
-	for len(stack) > 0 && len(seen) <= maxGeohashTiles {
+	for len(stack) > 0 && len(seen) <= limit {
 		cur := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		cb, _ := geohashBox(cur)
@@ -124,7 +153,7 @@ func geohashTiles(site Site, radiusKM float64, precision int) []string {
 			if seen[n] {
 				continue
 			}
-			if nb, _ := geohashBox(n); nb.overlaps(bounds) {
+			if nb, _ := geohashBox(n); overlapsWrapped(nb, bounds) {
 				seen[n] = true
 				stack = append(stack, n)
 			}
@@ -146,11 +175,16 @@ func geohashTiles(site Site, radiusKM float64, precision int) []string {
 func GeohashTiles(site Site, radiusKM float64) []string {
 	var best []string
 	for p := 1; p <= 12; p++ {
-		tiles := geohashTiles(site, radiusKM, p)
+		tiles := geohashTiles(site, radiusKM, p, maxGeohashTiles)
 		if len(tiles) > maxGeohashTiles {
 			break
 		}
 		best = tiles
+	}
+	if best == nil {
+		// Even the coarsest tiles are too many (a wide radius near a pole):
+		// take them all rather than none.
+		best = geohashTiles(site, radiusKM, 1, 32)
 	}
 	return best
 }

@@ -65,6 +65,7 @@ func (c MQTTSensorConfig) Validate() error {
 type MQTTSensor struct {
 	cfg MQTTSensorConfig
 
+	link     linkNews
 	mu       sync.Mutex
 	onlineAt time.Time
 }
@@ -91,7 +92,7 @@ func NewMQTTSensor(cfg MQTTSensorConfig) (*MQTTSensor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &MQTTSensor{cfg: cfg}, nil
+	return &MQTTSensor{cfg: cfg, link: linkNews{source: "mqttsensor"}}, nil
 }
 
 // Name returns "mqttsensor".
@@ -100,16 +101,26 @@ func (m *MQTTSensor) Name() string { return "mqttsensor" }
 // Kind returns Trigger.
 func (m *MQTTSensor) Kind() Kind { return Trigger }
 
+// Liveness returns Connection: the sensor publishes a distance only when it
+// hears lightning. Its availability topic and the broker connection are
+// its health.
+func (m *MQTTSensor) Liveness() Liveness { return Connection }
+
 // Stream subscribes to the distance and status topics and emits a report
-// per strike and per availability change until ctx is done. It returns nil
-// when ctx ends.
+// per strike and per availability change until ctx is done, and a Link
+// report whenever the subscriber's connection comes or goes. Messages over
+// MaxFeedPayload are reported as Rejected. It returns nil when ctx ends.
 func (m *MQTTSensor) Stream(ctx context.Context, emit func(Report)) error {
 	// Cancelling on return drops the status subscription if the distance one fails.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	emit = serialEmit(emit)
 	if m.cfg.StatusTopic != "-" {
-		err := m.cfg.Subscriber.Subscribe(ctx, m.cfg.StatusTopic, 1, func(_ string, payload []byte, retained bool) {
+		err := m.cfg.Subscriber.Subscribe(ctx, m.cfg.StatusTopic, 1, func(topic string, payload []byte, retained bool) {
+			if len(payload) > MaxFeedPayload {
+				emit(rejected(m.Name(), fmt.Sprintf("a %d-byte message on %s, over the %d-byte limit", len(payload), topic, MaxFeedPayload)))
+				return
+			}
 			if r, ok := m.status(payload, retained); ok {
 				emit(r)
 			}
@@ -121,7 +132,11 @@ func (m *MQTTSensor) Stream(ctx context.Context, emit func(Report)) error {
 			return fmt.Errorf("mqttsensor: subscribe %s: %w", m.cfg.StatusTopic, err)
 		}
 	}
-	err := m.cfg.Subscriber.Subscribe(ctx, m.cfg.DistanceTopic, 1, func(_ string, payload []byte, retained bool) {
+	err := m.cfg.Subscriber.Subscribe(ctx, m.cfg.DistanceTopic, 1, func(topic string, payload []byte, retained bool) {
+		if len(payload) > MaxFeedPayload {
+			emit(rejected(m.Name(), fmt.Sprintf("a %d-byte message on %s, over the %d-byte limit", len(payload), topic, MaxFeedPayload)))
+			return
+		}
 		if r, ok := m.distance(payload, retained); ok {
 			emit(r)
 		}
@@ -132,6 +147,7 @@ func (m *MQTTSensor) Stream(ctx context.Context, emit func(Report)) error {
 		}
 		return fmt.Errorf("mqttsensor: subscribe %s: %w", m.cfg.DistanceTopic, err)
 	}
+	defer m.link.start(m.cfg.Subscriber, emit)()
 	<-ctx.Done()
 	return nil
 }

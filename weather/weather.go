@@ -75,6 +75,78 @@ type Report struct {
 	// (sensor failed, power-save mode, offline availability topic).
 	Blind  bool
 	Detail string
+	// Link, when set, is news about an event feed's connection and nothing
+	// else: the report carries no strikes and leaves the rest of the
+	// source's health as it was. Detail says why a link went down.
+	Link Link
+	// Rejected counts messages the source received but would not decode
+	// (too big, malformed); RejectedWhy says why, for the source's health.
+	// A report with only Rejected set says nothing else about the source.
+	Rejected    int
+	RejectedWhy string
+}
+
+// Aside reports whether r is only news about the link or about rejected
+// messages, not the source's own report of what it sees.
+func (r Report) Aside() bool {
+	return r.Link != LinkNone || (r.Rejected > 0 && len(r.Strikes) == 0 && len(r.Signals) == 0 && !r.Blind)
+}
+
+// Link is the state of an event feed's connection.
+type Link int
+
+const (
+	// LinkNone means the report says nothing about the connection.
+	LinkNone Link = iota
+	// LinkUp means the feed is connected and subscribed.
+	LinkUp
+	// LinkDown means the feed lost its connection; it is reconnecting.
+	LinkDown
+)
+
+func (l Link) String() string {
+	switch l {
+	case LinkUp:
+		return "up"
+	case LinkDown:
+		return "down"
+	}
+	return ""
+}
+
+// Liveness says how a source shows that it is working, which decides what
+// its silence means.
+type Liveness int
+
+const (
+	// Answers is a source that answers on a schedule: every poll, or a
+	// periodic message such as the Tempest's obs_st each minute. Going
+	// without an answer or an error for a while means it cannot be seen
+	// through.
+	Answers Liveness = iota
+	// Connection is an event feed that sends only when there is lightning
+	// near (a strike feed filtered to the site's tiles, a lightning sensor):
+	// silence is fair weather, and its connection, reported in Link
+	// reports, is its health. The MQTT feeds report it when their
+	// Subscriber is Linked (mqtt.Client is); on any other, such a feed says
+	// nothing until its first strike and counts as silent until then.
+	Connection
+)
+
+func (l Liveness) String() string {
+	if l == Connection {
+		return "connection"
+	}
+	return "answers"
+}
+
+// LivenessOf returns how s shows it is working: what its Liveness method
+// says, or Answers for a source without one.
+func LivenessOf(s Source) Liveness {
+	if l, ok := s.(interface{ Liveness() Liveness }); ok {
+		return l.Liveness()
+	}
+	return Answers
 }
 
 // Source is the part every source shares.

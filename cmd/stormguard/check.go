@@ -92,12 +92,24 @@ func checkSource(ctx context.Context, sp sourceSpec, listen time.Duration) (stri
 	return "unknown kind of source", false
 }
 
-// summarize says what reports hold: strikes and the nearest, signals, blindness.
+// summarize says what reports hold: an event feed's connection, strikes and
+// the nearest, signals, blindness, rejected messages.
 func summarize(rs []weather.Report) string {
-	var strikes int
+	var strikes, rejected, news int
 	var nearest *weather.Strike
 	var signals, blind []string
+	var link, linkDetail, rejectedWhy string
 	for _, r := range rs {
+		if r.Link != weather.LinkNone {
+			link, linkDetail = r.Link.String(), r.Detail
+		}
+		if r.Rejected > 0 {
+			rejected += r.Rejected
+			rejectedWhy = r.RejectedWhy
+		}
+		if !r.Aside() {
+			news++
+		}
 		for i, s := range r.Strikes {
 			strikes++
 			if nearest == nil || s.DistanceKM < nearest.DistanceKM {
@@ -114,8 +126,14 @@ func summarize(rs []weather.Report) string {
 		}
 	}
 	var parts []string
+	switch link {
+	case "up":
+		parts = append(parts, "connected")
+	case "down":
+		parts = append(parts, "connection down: "+linkDetail)
+	}
 	switch {
-	case len(rs) == 0:
+	case news == 0:
 		parts = append(parts, "no reports (quiet, or nothing within range)")
 	case strikes == 0:
 		parts = append(parts, "ok, no strikes")
@@ -131,6 +149,9 @@ func summarize(rs []weather.Report) string {
 	}
 	if len(blind) > 0 {
 		parts = append(parts, "BLIND: "+strings.Join(blind, "; "))
+	}
+	if rejected > 0 {
+		parts = append(parts, fmt.Sprintf("%d messages rejected (last: %s)", rejected, rejectedWhy))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -142,7 +142,8 @@ var stormKeys = map[string]string{
 	"ShutdownRadiusKM": "shutdown-radius-km", "WatchRadiusKM": "watch-radius-km", "Grace": "grace",
 	"AllClear": "all-clear", "HoldAfterCancel": "hold-after-cancel", "ContextTriggers": "context-triggers",
 	"SilentAfterBySource": "silent-after-by-source", "SilentAfter": "silent-after", "FailAfter": "fail-after",
-	"BlindPolicy": "blind-policy",
+	"FutureTolerance": "future-tolerance",
+	"BlindPolicy":     "blind-policy",
 }
 
 func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
@@ -154,18 +155,19 @@ func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
 		AllClear            time.Duration            `mapstructure:"all-clear"`
 		HoldAfterCancel     time.Duration            `mapstructure:"hold-after-cancel"`
 		ContextTriggers     []string                 `mapstructure:"context-triggers"`
+		FutureTolerance     time.Duration            `mapstructure:"future-tolerance"`
 		SilentAfter         time.Duration            `mapstructure:"silent-after"`
 		SilentAfterBySource map[string]time.Duration `mapstructure:"silent-after-by-source"`
 		FailAfter           int                      `mapstructure:"fail-after"`
 		BlindPolicy         string                   `mapstructure:"blind-policy"`
-	}{d.ShutdownRadiusKM, d.WatchRadiusKM, d.Grace, d.AllClear, d.HoldAfterCancel, nil, d.SilentAfter, nil, d.FailAfter, string(d.BlindPolicy)}
+	}{d.ShutdownRadiusKM, d.WatchRadiusKM, d.Grace, d.AllClear, d.HoldAfterCancel, nil, d.FutureTolerance, d.SilentAfter, nil, d.FailAfter, string(d.BlindPolicy)}
 	if err := decodeStrict("storm", m, &raw); err != nil {
 		return storm.Config{}, err
 	}
 	c := storm.Config{
 		ShutdownRadiusKM: raw.ShutdownRadiusKM, WatchRadiusKM: raw.WatchRadiusKM, Grace: raw.Grace,
 		AllClear: raw.AllClear, HoldAfterCancel: raw.HoldAfterCancel, ContextTriggers: raw.ContextTriggers,
-		SilentAfter: raw.SilentAfter, SilentAfterBySource: raw.SilentAfterBySource, FailAfter: raw.FailAfter,
+		FutureTolerance: raw.FutureTolerance, SilentAfter: raw.SilentAfter, SilentAfterBySource: raw.SilentAfterBySource, FailAfter: raw.FailAfter,
 		BlindPolicy: storm.BlindPolicy(raw.BlindPolicy), CancelTopic: t.Command(wire.Cancel),
 	}
 	if err := c.Validate(); err != nil {

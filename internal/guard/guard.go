@@ -159,7 +159,7 @@ func New(cfg Config) (*Guard, error) {
 		return nil, err
 	}
 	for _, s := range cfg.sources() {
-		e.Register(s.Name(), s.Kind())
+		e.Register(s.Name(), s.Kind(), weather.LivenessOf(s))
 	}
 	g.engine = e
 	if err := g.restore(); err != nil {

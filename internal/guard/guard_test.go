@@ -33,7 +33,7 @@ func countdownState(t *testing.T) (storm.State, storm.Shutdown) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Register("idle", weather.Trigger)
+	e.Register("idle", weather.Trigger, weather.Answers)
 	for _, a := range e.Observe(now, weather.Report{Source: "idle", Strikes: []weather.Strike{{Time: now, Source: "idle", DistanceKM: 5}}}) {
 		if s, ok := a.(storm.Shutdown); ok {
 			return e.State(), s

@@ -131,6 +131,8 @@ type renamedStreamer struct {
 
 func (r renamedStreamer) Name() string { return r.name }
 
+func (r renamedStreamer) Liveness() weather.Liveness { return weather.LivenessOf(r.Streamer) }
+
 func (r renamedStreamer) Stream(ctx context.Context, emit func(weather.Report)) error {
 	return r.Streamer.Stream(ctx, func(rep weather.Report) { emit(relabel(rep, r.name)) })
 }

@@ -135,6 +135,14 @@ func (c *Client) trouble(e *ConnError) {
 	c.troubleKey = key
 	c.lastErr = e
 	c.mu.Unlock()
+	select {
+	case <-c.ready:
+	default:
+		if c.cfg.FailFast {
+			// The caller is told by WaitReady; no second report.
+			news = false
+		}
+	}
 	if news {
 		c.log.Warn("broker connection trouble; retrying", "broker", e.Broker, "cause", e.Cause, "err", e.Err)
 	} else {

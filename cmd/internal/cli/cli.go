@@ -76,25 +76,44 @@ type Loader struct {
 	Out     io.Writer
 	// Keys are config-file keys that have no flag (nested settings).
 	Keys []string
+	// EnvNames are further environment variables under Env that the
+	// program reads itself (secrets, say): not unknown.
+	EnvNames []string
+	// Trailer ends the -h text (exit codes, say).
+	Trailer string
+	// Help, when set, writes the -h text instead of the common layout.
+	Help func(w io.Writer)
 }
 
 // NewLoader makes a loader with an empty flag set that also has -config,
 // -v, -version and -h.
 func NewLoader(program, summary, usage, env string, out io.Writer) *Loader {
 	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(out)
+	// The flag package would print every parse error with the whole usage;
+	// Load prints the usage for -h only and returns errors as UsageError.
+	fs.SetOutput(io.Discard)
 	l := &Loader{Program: program, Summary: summary, Usage: usage, Env: env, FS: fs, Out: out}
 	fs.String("config", "", "read settings from this YAML, TOML or JSON `file` (every flag is also a key)")
 	fs.Var(new(Count), "v", "increase verbosity; repeatable")
 	fs.Bool("version", false, "print the version and exit")
-	fs.Usage = l.usage
+	fs.Usage = func() {}
 	return l
 }
 
-func (l *Loader) usage() {
-	fmt.Fprintf(l.Out, "usage: %s %s\n\n%s\n\nflags:\n", l.Program, l.Usage, l.Summary)
+// PrintUsage writes the -h text to w.
+func (l *Loader) PrintUsage(w io.Writer) {
+	if l.Help != nil {
+		l.Help(w)
+		return
+	}
+	fmt.Fprintf(w, "usage: %s %s\n\n%s\n\nflags:\n", l.Program, l.Usage, l.Summary)
+	l.FS.SetOutput(w)
 	l.FS.PrintDefaults()
-	fmt.Fprintf(l.Out, "\nEvery flag can also be set in the -config file under its own name, or in the\nenvironment as %s_<NAME> (upper case, dashes as underscores).\n", l.Env)
+	l.FS.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\nEvery flag can also be set in the -config file under its own name, or in the\nenvironment as %s_<NAME> (upper case, dashes as underscores).\n", l.Env)
+	if l.Trailer != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(l.Trailer, "\n"))
+	}
 }
 
 // Load parses args and fills out (a pointer to a struct whose fields carry
@@ -102,11 +121,18 @@ func (l *Loader) usage() {
 // arguments. Unknown keys in the config file are errors that name the key.
 func (l *Loader) Load(args []string, out any) ([]string, error) {
 	if err := l.FS.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			l.PrintUsage(l.Out)
+			return nil, ErrHelp
+		}
+		return nil, &UsageError{Err: err}
 	}
 	if l.FS.Lookup("version").Value.String() == "true" {
 		fmt.Fprintf(l.Out, "%s %s\n", l.Program, Version)
 		return nil, ErrVersion
+	}
+	if err := l.checkEnv(os.Environ()); err != nil {
+		return nil, err
 	}
 	v := viper.New()
 	v.SetEnvPrefix(l.Env)

@@ -23,6 +23,17 @@ if [ "$(uname -m)" = x86_64 ]; then
 	done
 fi
 
+# The embedded test broker (nats-server) belongs to the tests and
+# stormguard-demo, never to a shipped binary (deploy/release_test.go checks
+# the source the same way).
+for d in linux-amd64 linux-arm64 linux-armv6 linux-armv7 darwin-arm64 windows-amd64; do
+	for b in dist/$d/*; do
+		if go version -m "$b" | grep -q 'nats-io/nats-server'; then
+			fail "$b links nats-server"
+		fi
+	done
+done
+
 deb_version="${version#v}"
 deb_version="${deb_version/-/\~}" # nfpm: v1.2.3-rc1 becomes 1.2.3~rc1
 for arch in amd64 arm64 armhf; do

@@ -19,6 +19,7 @@ type fleet struct {
 	agents   map[string]bool // hosts that announced commandavailable/<h>/shutdown True
 	states   map[string]wire.HostState
 	lastSeen map[string]time.Time
+	guard    *guardState // stormguard's retained state, when there is one
 }
 
 func newFleet() *fleet {

@@ -3,12 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/stormguard/stormguard/keys"
@@ -62,7 +62,7 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer s.c.Close(250 * time.Millisecond)
 	if j.s.Status {
-		return s.status(ctx, out)
+		return s.status(out)
 	}
 	return s.send(ctx, out)
 }
@@ -190,6 +190,15 @@ func (s *session) onAgent(m mqtt.Message) {
 }
 
 func (s *session) onState(m mqtt.Message) {
+	if m.Topic == s.j.topics.State(guardName) {
+		var g guardState
+		if json.Unmarshal(m.Payload, &g) == nil {
+			s.mu.Lock()
+			s.fleet.guard = &g
+			s.mu.Unlock()
+		}
+		return
+	}
 	st, err := wire.DecodeHostState(m.Payload)
 	if err != nil || wire.ValidName(st.Host) != nil {
 		return
@@ -334,45 +343,4 @@ func (s *session) topics() []string {
 		return []string{t.GroupCommand(a, s.j.s.Group)}
 	}
 	return []string{t.Command(a)}
-}
-
-// status prints every host the broker knows about.
-func (s *session) status(_ context.Context, out io.Writer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	hosts := s.fleet.hosts()
-	if len(hosts) == 0 {
-		fmt.Fprintln(out, "no hosts known to the broker (agents announce commandavailable/<host>/shutdown)")
-		return nil
-	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tONLINE\tGROUPS\tPENDING\tLAST ANSWER")
-	for _, h := range hosts {
-		st := s.fleet.states[h]
-		online := "no"
-		if s.fleet.present[h] {
-			online = "yes"
-		}
-		if st.DryRun {
-			online += " (dry run)"
-		}
-		pending := "-"
-		if len(st.Pending) > 0 {
-			var ps []string
-			for _, p := range st.Pending {
-				ps = append(ps, fmt.Sprintf("%s at %s", p.Action, p.Deadline.Format("15:04:05Z07:00")))
-			}
-			pending = strings.Join(ps, "; ")
-		}
-		last := "-"
-		if st.Last != nil {
-			last = fmt.Sprintf("%s %s %s (%s)", st.Last.Action, st.Last.ID, st.Last.State, st.Last.At.Format(time.RFC3339))
-		}
-		groups := strings.Join(st.Groups, ",")
-		if groups == "" {
-			groups = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h, online, groups, pending, last)
-	}
-	return tw.Flush()
 }

@@ -30,7 +30,7 @@ const levelTrace = slog.LevelDebug - 4
 // -v, every message received with -v -v.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo - slog.Level(4*min(cfg.Verbose, 2))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(cli.Handler(w, level))
 }
 
 // Run loads the settings from args and runs the manager until ctx ends.

@@ -128,7 +128,8 @@ func (l *Loader) Load(args []string, out any) ([]string, error) {
 		return nil, &UsageError{Err: err}
 	}
 	if l.FS.Lookup("version").Value.String() == "true" {
-		fmt.Fprintf(l.Out, "%s %s\n", l.Program, Version)
+		prog, _, _ := strings.Cut(l.Program, " ") // "stormguard run" is stormguard
+		fmt.Fprintf(l.Out, "%s %s\n", prog, Version)
 		return nil, ErrVersion
 	}
 	if err := l.checkEnv(os.Environ()); err != nil {
@@ -203,13 +204,14 @@ func fieldsHook(from, to reflect.Type, data any) (any, error) {
 }
 
 // Logger returns a key=value logger on stderr for a daemon: info by
-// default, debug with -v.
+// default, debug with -v. Under systemd the lines carry journal priorities
+// and no time stamp (Handler).
 func Logger(verbosity int) *slog.Logger {
 	level := slog.LevelInfo
 	if verbosity > 0 {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(Handler(os.Stderr, level))
 }
 
 // ToolLogger is Logger for a command-line tool, whose output is its
@@ -222,5 +224,5 @@ func ToolLogger(verbosity int) *slog.Logger {
 	case verbosity == 1:
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(Handler(os.Stderr, level))
 }

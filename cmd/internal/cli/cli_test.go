@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,16 @@ func TestUsageErrorsAreOneLineAndExit2(t *testing.T) {
 	_, err = loader(&out).Load([]string{"-h"}, &s)
 	if ExitCode(err) != 0 || !strings.HasPrefix(out.String(), "usage: prog") {
 		t.Errorf("-h: exit %d, printed %q", ExitCode(err), out.String())
+	}
+}
+
+func TestJournalLinesCarryPriorityAndNoTime(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(JournalHandler(&out, slog.LevelDebug)).With("client", "agent-nas")
+	log.Warn("broker connection trouble; retrying", "cause", "not authorised")
+	log.Info("connected to broker")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "<4>level=WARN msg=") || !strings.HasPrefix(lines[1], "<6>level=INFO") || strings.Contains(out.String(), "time=") {
+		t.Errorf("journal lines:\n%s", out.String())
 	}
 }

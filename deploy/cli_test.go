@@ -158,3 +158,22 @@ func TestDaemonsReportBrokerTroubleOnce(t *testing.T) {
 		})
 	}
 }
+
+// A daemon that cannot use its configuration exits 78, which its unit's
+// RestartPreventExitStatus names: installed but not configured, it fails
+// once instead of restarting every five seconds.
+func TestUnconfiguredDaemonsExit78(t *testing.T) {
+	for prog, args := range map[string][]string{
+		"agent":          {"-config", "etc/agent.yaml", "-state-dir", t.TempDir()},
+		"servicemanager": {"-config", "etc/servicemanager.yaml"},
+		"stormguard":     {"-config", "etc/stormguard.yaml", "-state-dir", t.TempDir()},
+	} {
+		// The packaged configuration names certificate directories under
+		// /etc/stormguard/tls, which a fresh install does not have.
+		r := runBin(t, build(t, prog, "dev"), nil, append(args, "-cert", filepath.Join(t.TempDir(), "no-such-dir"))...)
+		// (stormguard's packaged file has no site yet: that is said first.)
+		if r.code != 78 || !strings.HasPrefix(r.stderr, "error: ") || (prog != "stormguard" && !strings.Contains(r.stderr, "no-such-dir")) {
+			t.Errorf("%s with a missing certificate directory: exit %d, stderr:\n%s", prog, r.code, r.stderr)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 func Run(ctx context.Context, args []string) error {
 	cfg, err := load(args, os.Stdout)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	a, err := agent.New(cfg)
 	if err != nil {

@@ -28,7 +28,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "hint: servicemanager -h lists the settings")
 			os.Exit(2)
 		}
-		os.Exit(1)
+		os.Exit(cli.ExitCode(err))
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,7 +38,10 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 func (m *Main) Run(ctx context.Context, args []string) error {
 	cfg, err := loadConfig(args, m.Stdout, m.Stderr)
 	if err != nil {
-		return err
+		if errors.Is(err, errUsage) {
+			return err
+		}
+		return cli.Configuration(err)
 	}
 	log := m.Logger
 	if log == nil {
@@ -45,7 +49,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	mc, err := cfg.MQTT(cfg.ClientID)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	reg, err := presence.New(presence.Config{Topics: cfg.Topics(), AlwaysRetain: cfg.AlwaysRetain})
 	if err != nil {

@@ -16,11 +16,11 @@ import (
 func runDaemon(ctx context.Context, args []string, out io.Writer) error {
 	c, err := load(newLoader("stormguard run", out), args)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	g, err := newGuard(c)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	stop := startClients(c)
 	defer stop()

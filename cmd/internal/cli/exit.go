@@ -27,6 +27,31 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
+// ExitConfig is the exit status of a daemon whose configuration cannot be
+// used (EX_CONFIG): the units name it in RestartPreventExitStatus, so an
+// installed but unconfigured service fails once, with the error in the
+// journal, instead of restarting every five seconds forever.
+const ExitConfig = 78
+
+// ConfigError is a configuration a daemon cannot start with.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ExitCode is ExitConfig.
+func (e *ConfigError) ExitCode() int { return ExitConfig }
+
+// Configuration marks err, from loading a daemon's settings, as a
+// ConfigError, unless it is -h, -version or already chooses its status.
+func Configuration(err error) error {
+	var ec ExitCoder
+	if err == nil || errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion) || errors.As(err, &ec) {
+		return err
+	}
+	return &ConfigError{Err: err}
+}
+
 // Quiet marks an error whose message says all there is: no usage hint
 // follows it (shutdownall naming the silent hosts, say).
 type Quiet interface{ Quiet() bool }

@@ -18,8 +18,9 @@ import (
 
 const summary = `shutdownall tells the fleet to power down (the default), reboot (-reboot) or
 call off a countdown (-cancel). The words after the flags are the reason every
-host journals. With -wait it waits for every host that is present to answer
-and exits non-zero, naming the silent ones, unless all did.
+host journals. With -wait it waits until every host that is present shows it
+is going down (a stopping answer, or offline after executing; for a dry run,
+done), and otherwise exits non-zero naming the hosts that failed or did not.
 
 With no reason words on a terminal it shows what it will power down and
 asks first; reason words or -y skip the question (scripts, and the original
@@ -57,8 +58,8 @@ const exitCodes = `exit status:
      or offline after executing), done in dry run, or for -cancel, cancelled
   1  not sent, or no answer possible: broker unreachable or refusing, an error
   2  usage error: a bad flag or argument
-  3  with -wait: a host answered that it failed (the detail says why),
-     rejected or expired the command
+  3  with -wait: a host answered that the command failed (the detail says
+     why), or that it rejected, expired or cancelled it
   4  with -wait: a host stayed silent or showed no sign of going down in time
   5  a -target or -group the broker does not know: nothing was sent`
 

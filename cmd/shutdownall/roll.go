@@ -245,11 +245,14 @@ func (r *roll) settled() bool {
 // outcome sorts the expected hosts by verdict.
 type outcome struct {
 	failed, unconfirmed, silent []string
+	// why groups the failed hosts by their answer (failed, cancelled...).
+	why    map[wire.AckState][]string
+	detail map[string]string
 }
 
 // report prints the table and sorts the hosts that did not succeed.
 func (r *roll) report(w io.Writer) outcome {
-	var o outcome
+	o := outcome{why: map[wire.AckState][]string{}, detail: map[string]string{}}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSTATE\tDETAIL\tLATENCY")
 	for _, h := range r.expect {
@@ -262,6 +265,8 @@ func (r *roll) report(w io.Writer) outcome {
 			continue
 		case v == failure:
 			o.failed = append(o.failed, h)
+			o.why[a.state] = append(o.why[a.state], h)
+			o.detail[h] = a.detail
 		case v == waiting:
 			o.unconfirmed = append(o.unconfirmed, h)
 		}

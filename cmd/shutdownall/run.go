@@ -18,7 +18,7 @@ import (
 
 // Exit codes (README, -h and the man page list them).
 const (
-	exitFailed      = 3 // a host answered that it failed, rejected or expired the command
+	exitFailed      = 3 // a host answered that the command failed, or rejected, expired or cancelled it
 	exitUnconfirmed = 4 // with -wait: a host stayed silent or showed no sign of going down
 	exitUnknown     = 5 // a -target or -group the broker does not know: nothing sent
 )
@@ -299,8 +299,17 @@ wait:
 	o := s.roll.report(out)
 	s.mu.Unlock()
 	var parts []string
-	if len(o.failed) > 0 {
-		parts = append(parts, "failed: "+strings.Join(o.failed, ", "))
+	for _, st := range []wire.AckState{wire.Failed, wire.Rejected, wire.Expired, wire.Cancelled, wire.Duplicate, wire.Done, wire.Scheduled, wire.Executing, wire.Stopping} {
+		if hosts := o.why[st]; len(hosts) > 0 {
+			if st == wire.Failed {
+				for i, h := range hosts {
+					if d := o.detail[h]; d != "" {
+						hosts[i] = fmt.Sprintf("%s (%s)", h, oneLine(d))
+					}
+				}
+			}
+			parts = append(parts, string(st)+": "+strings.Join(hosts, ", "))
+		}
 	}
 	if len(o.unconfirmed) > 0 {
 		what := "no sign of going down"

@@ -61,7 +61,8 @@ var headFlags = map[string]bool{"h": true, "v": true, "version": true, "host": t
 // when it has printed what was asked for.
 // Help and the version go to stdout, mistakes to stderr.
 func loadConfig(args []string, stdout, stderr io.Writer) (Config, error) {
-	l := cli.NewLoader("servicemanager", "", "", "STORMGUARD_SERVICEMANAGER", stdout)
+	l := cli.NewLoader("servicemanager", "", "[flags]", "STORMGUARD_SERVICEMANAGER", stdout)
+	l.Summary = "servicemanager tracks" + strings.TrimPrefix(strings.SplitN(usageHead, "\n\n", 3)[1], "Tracks") // for the man page
 	cli.AddConnFlags(l.FS, 0)
 	l.FS.String("name", "servicemanager", "the manager's own resource `name` on resourceavailable/<name>/presence")
 	l.FS.String("client-id", "", "MQTT client `id` (default servicemanager-<hostname>)")

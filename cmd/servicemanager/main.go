@@ -25,7 +25,7 @@ func main() {
 	default:
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		if errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "hint: servicemanager -h lists the settings")
+			fmt.Fprintln(os.Stderr, "hint: "+cli.Invoked("servicemanager")+" -h lists the settings")
 			os.Exit(2)
 		}
 		os.Exit(cli.ExitCode(err))

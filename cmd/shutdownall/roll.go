@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -253,7 +254,10 @@ type outcome struct {
 // report prints the table and sorts the hosts that did not succeed.
 func (r *roll) report(w io.Writer) outcome {
 	o := outcome{why: map[wire.AckState][]string{}, detail: map[string]string{}}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// The table is written in one piece: a shutdownall waiting in the
+	// background may print its own on the same terminal at the same moment.
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSTATE\tDETAIL\tLATENCY")
 	for _, h := range r.expect {
 		v, shown := r.judge(h)
@@ -277,6 +281,7 @@ func (r *roll) report(w io.Writer) outcome {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h, shown, detail, a.latency.Round(time.Millisecond))
 	}
 	tw.Flush()
+	w.Write(buf.Bytes())
 	return o
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -118,7 +119,8 @@ func (s *session) status(out io.Writer) error {
 		fmt.Fprintln(out, "no hosts known to the broker (agents announce commandavailable/<host>/shutdown)")
 		return nil
 	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer // one write, as for the -wait table
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tONLINE\tGROUPS\tPENDING\tLAST ANSWER")
 	for _, h := range fs.Hosts {
 		online := "yes"
@@ -152,7 +154,9 @@ func (s *session) status(out io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Host, online, groups, pending, last)
 	}
-	return tw.Flush()
+	tw.Flush()
+	_, err := out.Write(buf.Bytes())
+	return err
 }
 
 // printGuard says what stormguard and the servicemanager are doing.

@@ -92,6 +92,11 @@ func NewLoader(program, summary, usage, env string, out io.Writer) *Loader {
 	// The flag package would print every parse error with the whole usage;
 	// Load prints the usage for -h only and returns errors as UsageError.
 	fs.SetOutput(io.Discard)
+	if first, rest, ok := strings.Cut(program, " "); ok { // "stormguard run"
+		program = Invoked(first) + " " + rest
+	} else {
+		program = Invoked(program)
+	}
 	l := &Loader{Program: program, Summary: summary, Usage: usage, Env: env, FS: fs, Out: out}
 	fs.String("config", "", "read settings from this YAML, TOML or JSON `file` (every flag is also a key)")
 	fs.Var(new(Count), "v", "increase verbosity; repeatable")
@@ -120,6 +125,9 @@ func (l *Loader) PrintUsage(w io.Writer) {
 // mapstructure tags named after the flags). It returns the positional
 // arguments. Unknown keys in the config file are errors that name the key.
 func (l *Loader) Load(args []string, out any) ([]string, error) {
+	if l.docs(args) {
+		return nil, ErrHelp
+	}
 	if err := l.FS.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			l.PrintUsage(l.Out)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -70,9 +71,22 @@ func Main(hint string, run func(ctx context.Context, args []string) error) {
 	fmt.Fprintf(os.Stderr, "error: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	var q Quiet
 	if !errors.As(err, &q) || !q.Quiet() {
-		fmt.Fprintln(os.Stderr, "hint: "+hint)
+		first, rest, _ := strings.Cut(hint, " ")
+		fmt.Fprintln(os.Stderr, "hint: "+Invoked(first)+" "+rest)
 	}
 	os.Exit(ExitCode(err))
+}
+
+// Invoked is the name the program was run by when that is program's
+// installed name (the packages install agent as stormguard-agent), so
+// usage lines and hints name the command the user typed; else program.
+func Invoked(program string) string {
+	name := filepath.Base(os.Args[0])
+	name = strings.TrimSuffix(name, ".exe")
+	if name == program || strings.HasSuffix(name, "-"+program) {
+		return name
+	}
+	return program
 }
 
 // ExitCode is the exit status for err: 0 for nil, -h and -version, 2 for

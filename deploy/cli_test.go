@@ -68,6 +68,35 @@ func TestEveryProgramSpeaksTheSameCommandLine(t *testing.T) {
 				}
 			}
 			usageError("a bad flag", runBin(t, bin, nil, "-no-such-flag"), "-no-such-flag")
+
+			// The man page and completions come from the flags -h lists.
+			var help string
+			if p == "stormguard" {
+				help = runBin(t, bin, nil, "run", "-h").stdout
+			} else {
+				help = runBin(t, bin, nil, "-h").stdout
+			}
+			flags := regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`).FindAllStringSubmatch(help, -1)
+			man := runBin(t, bin, nil, "--man", "x-"+p)
+			bash := runBin(t, bin, nil, "--completion", "bash", "x-"+p)
+			zsh := runBin(t, bin, nil, "--completion", "zsh", "x-"+p)
+			if len(flags) < 5 || man.code != 0 || bash.code != 0 || zsh.code != 0 {
+				t.Fatalf("%d flags in -h; --man exit %d, --completion exit %d and %d", len(flags), man.code, bash.code, zsh.code)
+			}
+			for _, f := range flags {
+				if !strings.Contains(man.stdout, `\-`+strings.ReplaceAll(f[1], "-", `\-`)+" ") && !strings.Contains(man.stdout, `\-`+strings.ReplaceAll(f[1], "-", `\-`)+"\n") {
+					t.Errorf("the man page lacks -%s", f[1])
+				}
+				inBash := regexp.MustCompile(`[ "]-` + regexp.QuoteMeta(f[1]) + `[ "]`).MatchString(bash.stdout)
+				if !inBash || !strings.Contains(zsh.stdout, "'-"+f[1]+"[") && !strings.Contains(zsh.stdout, "'*-"+f[1]+"[") {
+					t.Errorf("a completion lacks -%s", f[1])
+				}
+			}
+			script := filepath.Join(t.TempDir(), "completion.bash")
+			os.WriteFile(script, []byte(bash.stdout), 0o644)
+			if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+				t.Errorf("bash -n on the completion: %v %s", err, out)
+			}
 			typo := envPrefix[p] + "_KEEPALIVEE"
 			usageError("a misspelt variable", runBin(t, bin, []string{typo + "=30s"}), typo)
 		})

@@ -206,3 +206,17 @@ func TestUnconfiguredDaemonsExit78(t *testing.T) {
 		}
 	}
 }
+
+// shutdownall against a broker that is not there says so at once, with the
+// cause, not "context deadline exceeded" after its whole -wait.
+func TestShutdownallSaysWhyItCannotConnect(t *testing.T) {
+	port := fmt.Sprint(mqtttest.FreePort(t))
+	begin := time.Now()
+	r := runBin(t, build(t, "shutdownall", "dev"), nil, "-host", "127.0.0.1", "-port", port, "-wait", "2m", "storm")
+	if r.code != 1 || !strings.Contains(r.stderr, "error: connect to tcp://127.0.0.1:"+port+": refused") || strings.Contains(r.stderr, "deadline") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if took := time.Since(begin); took > 10*time.Second {
+		t.Errorf("took %v", took)
+	}
+}

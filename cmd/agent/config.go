@@ -98,9 +98,9 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 
 // Run loads the settings and serves until ctx ends.
 func Run(ctx context.Context, args []string) error {
-	cfg, err := load(args, os.Stderr)
+	cfg, err := load(args, os.Stdout)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	a, err := agent.New(cfg)
 	if err != nil {

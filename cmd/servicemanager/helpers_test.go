@@ -295,6 +295,13 @@ func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (l *logSink) WithGroup(string) slog.Handler { return l }
 
+// all returns every line so far.
+func (l *logSink) all() string {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return strings.Join(l.s.lines, "\n")
+}
+
 // wait returns the nth line (from 1) that contains every part, waiting for it.
 func (l *logSink) wait(t *testing.T, n int, parts ...string) string {
 	t.Helper()

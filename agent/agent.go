@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/sdnotify"
@@ -38,6 +39,9 @@ type Config struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Heartbeat is how often the agent beats (package heartbeat); 0 is off.
+	Heartbeat time.Duration
 }
 
 // Validate reports the first bad setting, named as its flag.
@@ -144,6 +148,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.client.Handle(f, a.cfg.QoS, a.handle(ctx))
 	}
 	a.client.OnConnect(a.announce)
+	heartbeat.Start(ctx, a.client, heartbeat.Config{Topics: a.cfg.Topics, Name: a.cfg.Host, Interval: a.cfg.Heartbeat, QoS: a.cfg.QoS, Logger: a.log})
 	a.client.Start()
 	a.log.Info("agent started", "host", a.cfg.Host, "groups", a.cfg.Groups, "dry_run", a.cfg.DryRun,
 		"journal", j.Path(), "pending", len(book.pending), "version", a.cfg.Version)

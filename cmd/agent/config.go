@@ -10,6 +10,7 @@ import (
 
 	"github.com/stormguard/stormguard/agent"
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/sdnotify"
 )
@@ -32,6 +33,7 @@ type settings struct {
 	DryRun        bool          `mapstructure:"dry-run"`
 	PublicKeys    []string      `mapstructure:"public-key"`
 	RequireSigned bool          `mapstructure:"require-signed"`
+	Heartbeat     time.Duration `mapstructure:"heartbeat"`
 }
 
 func defaultPowerCmds() (shutdown, reboot, warn string) {
@@ -66,6 +68,7 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.Bool("dry-run", false, "journal and ack what would run, run nothing")
 	fs.Var(new(cli.StringList), "public-key", "Ed25519 public key `file` that signed commands are checked against; repeatable")
 	fs.Bool("require-signed", false, "reject commands that are not signed by a -public-key (plain text included)")
+	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/<name> this `often`, so the host is seen gone even where a clustered broker loses its will; 0 turns it off")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
 		return agent.Config{}, err
@@ -86,7 +89,10 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 			Keys: pub, RequireSigned: s.RequireSigned},
 		MQTT: m, QoS: byte(s.QoS), StateDir: s.StateDir,
 		ShutdownCmd: s.ShutdownCmd, RebootCmd: s.RebootCmd, WarnCmd: s.WarnCmd,
-		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose),
+		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose), Heartbeat: s.Heartbeat,
+	}
+	if err := (heartbeat.Config{Interval: s.Heartbeat}).Validate(); err != nil {
+		return agent.Config{}, err
 	}
 	return cfg, cfg.Validate()
 }

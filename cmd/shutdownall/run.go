@@ -57,6 +57,7 @@ type session struct {
 	roll  *roll
 	probe chan struct{}
 	kick  chan struct{}
+	beats beats
 }
 
 func newSession(j job) *session {
@@ -74,6 +75,7 @@ func (s *session) connect(ctx context.Context) error {
 	c.Handle(t.CommandAvailable("+", string(wire.Shutdown)), 1, s.onAgent)
 	c.Handle(t.StateFilter(), 1, s.onState)
 	c.Handle(t.AckFilter(), 1, s.onAck)
+	c.Handle(t.HeartbeatFilter(), 1, s.beats.handle(t))
 	probe := t.Event(s.j.mqtt.ClientID)
 	c.Handle(probe, 1, func(mqtt.Message) { s.signal(s.probe) })
 	c.Start()
@@ -266,6 +268,9 @@ func (s *session) status(_ context.Context, out io.Writer) error {
 		online := "no"
 		if s.fleet.present[h] {
 			online = "yes"
+		}
+		if gone, ago := s.beats.gone(h, time.Now()); gone && s.fleet.present[h] {
+			online = fmt.Sprintf("no (no heartbeat for %s)", ago)
 		}
 		if st.DryRun {
 			online += " (dry run)"

@@ -148,7 +148,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.client.Handle(f, a.cfg.QoS, a.handle(ctx))
 	}
 	a.client.OnConnect(a.announce)
-	heartbeat.Start(ctx, a.client, heartbeat.Config{Topics: a.cfg.Topics, Name: a.cfg.Host, Interval: a.cfg.Heartbeat, QoS: a.cfg.QoS, Logger: a.log})
+	heartbeat.Start(ctx, a.client, heartbeat.Config{Topics: a.cfg.Topics, Name: a.cfg.Host, Interval: a.cfg.Heartbeat, Logger: a.log})
 	a.client.Start()
 	a.log.Info("agent started", "host", a.cfg.Host, "groups", a.cfg.Groups, "dry_run", a.cfg.DryRun,
 		"journal", j.Path(), "pending", len(book.pending), "version", a.cfg.Version)

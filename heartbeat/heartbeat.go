@@ -37,7 +37,6 @@ type Config struct {
 	Name string
 	// Interval between beats; zero turns the heartbeat off.
 	Interval time.Duration
-	QoS      byte
 	Logger   *slog.Logger
 	// Now is the clock for the beat's timestamp; nil means time.Now.
 	Now func() time.Time
@@ -105,7 +104,10 @@ func run(ctx context.Context, c Client, cfg Config, kick <-chan struct{}) {
 			return
 		}
 		pctx, cancel := context.WithTimeout(ctx, cfg.Interval)
-		err = c.Publish(pctx, topic, cfg.QoS, true, b)
+		// QoS 0: a beat that comes late is worth nothing, and on nats-server
+		// a QoS 0 message is delivered without JetStream, so beats keep
+		// flowing while a clustered JetStream re-elects its leaders.
+		err = c.Publish(pctx, topic, 0, true, b)
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:

@@ -27,7 +27,7 @@ func TestBeats(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		done := heartbeat.Start(ctx, c, heartbeat.Config{Topics: tp, Name: "nas", Interval: 200 * time.Millisecond, QoS: 1})
+		done := heartbeat.Start(ctx, c, heartbeat.Config{Topics: tp, Name: "nas", Interval: 200 * time.Millisecond})
 		c.Start()
 		defer c.Close(50 * time.Millisecond)
 		var last uint64

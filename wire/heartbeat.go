@@ -28,8 +28,8 @@ func (t Topics) ParseHeartbeat(topic string) (string, bool) {
 	return parts[2], true
 }
 
-// Beat is the payload of a heartbeat, published retained at QoS 0 or the
-// program's QoS every Interval:
+// Beat is the payload of a heartbeat, published retained at QoS 0 every
+// Interval:
 //
 //	{"v":1,"at":"2026-12-01T16:00:00Z","interval_ms":10000,"seq":42}
 //

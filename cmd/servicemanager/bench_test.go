@@ -23,6 +23,7 @@ import (
 const runMainEnv = "SERVICEMANAGER_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
+	mqtttest.RunNode() // a node of TestClusterFailover's cluster, when asked
 	if os.Getenv(runMainEnv) == "1" {
 		main()
 		os.Exit(0)

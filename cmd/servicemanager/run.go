@@ -79,7 +79,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	for _, f := range append([]string{topics.PresenceFilter(), topics.HeartbeatFilter()}, topics.AvailabilityFilters()...) {
 		client.Handle(f, qos, mgr.handle)
 	}
-	beats := heartbeat.Start(ctx, client, heartbeat.Config{Topics: topics, Name: cfg.Name, Interval: cfg.Heartbeat, QoS: qos, Logger: log})
+	beats := heartbeat.Start(ctx, client, heartbeat.Config{Topics: topics, Name: cfg.Name, Interval: cfg.Heartbeat, Logger: log})
 	self := topics.Presence(cfg.Name)
 	client.OnConnect(func() {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -209,7 +209,7 @@ func (g *Guard) Run(ctx context.Context) error {
 	defer cancel()
 	defer close(g.done)
 	go g.publisher(ctx)
-	heartbeat.Start(ctx, g.client, heartbeat.Config{Topics: g.cfg.Topics, Name: Name, Interval: g.cfg.Heartbeat, QoS: g.cfg.QoS, Logger: g.log})
+	heartbeat.Start(ctx, g.client, heartbeat.Config{Topics: g.cfg.Topics, Name: Name, Interval: g.cfg.Heartbeat, Logger: g.log})
 	g.client.Start()
 	stopSources, err := g.startSources(ctx)
 	if err != nil {

@@ -17,6 +17,12 @@ import (
 //
 // Misses are counted on the registry's clock from when a beat was heard,
 // never from the sender's timestamp, so clocks that disagree do no harm.
+//
+// On a cluster whose JetStream is re-electing, the manager's Falses can
+// reach the broker after the resource, back on another node, announced
+// itself True again: two publishers, one retained topic, no order between
+// them. The registry remembers each False of Expire's until it comes back;
+// one that comes back after the resource's True is answered with True.
 
 // beat records a heartbeat from name.
 func (r *Registry) beat(name string, b wire.Beat, retained bool) ([]Publish, error) {
@@ -74,6 +80,7 @@ func (r *Registry) Expire() []Publish {
 		}
 		rs.state = Absent
 		rs.byBeat = true
+		rs.echo = true
 		rs.retained = false
 		rs.since = now.UnixNano()
 		if rs.orphanAt != 0 {
@@ -84,7 +91,7 @@ func (r *Registry) Expire() []Publish {
 		for i := range rs.items {
 			if it := &rs.items[i]; it.has(bitAvailable) {
 				it.set(bitAvailable, false)
-				it.set(bitByBeat, true)
+				it.set(bitByBeat|bitEcho, true)
 				out = append(out, r.publish(name, *it))
 			}
 		}

@@ -157,3 +157,37 @@ func TestLimitsAreLoud(t *testing.T) {
 		t.Errorf("Limits = %+v, want %+v", got, want)
 	}
 }
+
+// TestLateEcho: Expire's Falses reach the broker after the resource, back
+// by itself, announced True again; they must not have the last word.
+func TestLateEcho(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)}
+	r, _ := New(Config{Now: c.now})
+	r.Observe(fooP, []byte("True"), false)
+	r.Observe(fooBaz, []byte("True"), false)
+	r.Observe(fooBeat, beat(t, time.Second), false)
+	c.t = c.t.Add(10 * time.Second)
+	if got := render(r.Expire()); !slices.Equal(got, []string{fooP + " False retained", fooBaz + " False"}) {
+		t.Fatalf("Expire = %q", got)
+	}
+	// The resource reconnects and announces itself before our Falses land.
+	for _, topic := range []string{fooP, fooBaz} {
+		if pubs, _ := r.Observe(topic, []byte("True"), false); pubs != nil {
+			t.Fatalf("announcement %s published %q", topic, render(pubs))
+		}
+	}
+	// Now our Falses come back: each is answered with True.
+	if pubs, _ := r.Observe(fooP, []byte("False"), false); !slices.Equal(render(pubs), []string{fooP + " True retained"}) {
+		t.Fatalf("late presence echo answered %q", render(pubs))
+	}
+	if pubs, _ := r.Observe(fooBaz, []byte("False"), false); !slices.Equal(render(pubs), []string{fooBaz + " True"}) {
+		t.Fatalf("late topic echo answered %q", render(pubs))
+	}
+	if st, _ := r.Status("foo"); st.State != Present || !st.Topics[0].Available {
+		t.Fatalf("status %+v, want present with its topic True", st)
+	}
+	// A later real will is a will.
+	if pubs, _ := r.Observe(fooP, []byte("False"), false); !slices.Equal(render(pubs), []string{fooBaz + " False"}) {
+		t.Fatalf("will after the echoes published %q", render(pubs))
+	}
+}

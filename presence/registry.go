@@ -100,6 +100,7 @@ type resource struct {
 	state    State
 	retained bool  // the state came from a retained message
 	byBeat   bool  // absent because its heartbeats stopped, not by its will
+	echo     bool  // Expire's presence False not yet seen back from the broker
 	full     bool  // a topic was refused: MaxTopics reached
 	since    int64 // unix nanoseconds of the last state change
 	orphanAt int64 // unix nanoseconds of the first live True while absent; 0 if none
@@ -120,6 +121,7 @@ const (
 	bitAvailable                   // last value seen (or sent) was True
 	bitRetained                    // seen as a retained message at least once
 	bitByBeat                      // marked False because the heartbeats stopped
+	bitEcho                        // Expire's False not yet seen back from the broker
 )
 
 func (it item) has(b uint8) bool { return it.bits&b != 0 }
@@ -213,6 +215,15 @@ func (r *Registry) presence(name string, present, retained bool) ([]Publish, err
 	if err != nil {
 		return nil, err
 	}
+	if !present && rs.echo {
+		rs.echo = false
+		if rs.state == Present {
+			// Expire's False, overtaken on a busy cluster by the
+			// resource's own True: it arrived last, so the broker now
+			// holds False for a resource that is there. Put True back.
+			return []Publish{r.presencePublish(name, true)}, nil
+		}
+	}
 	want := Absent
 	if present {
 		want = Present
@@ -260,6 +271,13 @@ func (r *Registry) availability(a wire.Availability, avail, retained bool) ([]Pu
 	it, err := r.item(rs, a)
 	if err != nil {
 		return nil, err
+	}
+	if !avail && it.has(bitEcho) {
+		it.set(bitEcho, false)
+		if it.has(bitAvailable) && rs.state == Present {
+			// As for the presence: our stale False came last.
+			return []Publish{r.publishValue(a.Resource, *it, true)}, nil
+		}
 	}
 	it.set(bitAvailable, avail)
 	if avail {

@@ -54,7 +54,7 @@ func TestClusterFailover(t *testing.T) {
 
 	feed := &onDemand{strike: make(chan struct{})}
 	sc := storm.DefaultConfig()
-	sc.Grace = 20 * time.Second
+	sc.Grace = 12 * time.Second
 	g, err := guard.New(guard.Config{Storm: sc, MQTT: mqtt.Config{Brokers: []string{n2.URL, n1.URL, n3.URL}, ClientID: "stormguard-cluster"},
 		QoS: 1, StateDir: t.TempDir(), Issuer: "stormguard@cluster", Streamers: []weather.Streamer{feed}, Heartbeat: clusterBeat})
 	if err != nil {
@@ -100,26 +100,41 @@ func TestClusterFailover(t *testing.T) {
 	n3.Kill(t)
 	killed := time.Now()
 	step("n3 killed")
+	var decided time.Duration
+	for _, h := range []string{"h5", "h6"} {
+		sm.logs.wait(t, 1, "resource gone: heartbeats stopped", fmt.Sprintf("resource=%q", h), `cause="heartbeat"`)
+		decided = max(decided, time.Since(killed))
+	}
 	for _, h := range []string{"h5", "h6"} {
 		w.expect(t, mark, tp.Presence(h)+" False", tp.CommandAvailable(h, "shutdown")+" False", tp.CommandAvailable(h, "reboot")+" False")
-		sm.logs.wait(t, 1, "resource gone: heartbeats stopped", fmt.Sprintf("resource=%q", h), `cause="heartbeat"`)
 	}
-	step(fmt.Sprintf("h5 and h6 marked gone by heartbeat %.1fs after the kill", time.Since(killed).Seconds()))
+	delivered := time.Since(killed)
+	step(fmt.Sprintf("h5 and h6 judged gone by heartbeat %.1fs after the kill, their Falses delivered at %.1fs", decided.Seconds(), delivered.Seconds()))
 	relay.Up()
+	up := time.Now()
 	back := w.mark()
 	for _, h := range []string{"h5", "h6"} {
 		w.expect(t, back, tp.Presence(h)+" True")
-		w.until(t, h+" beating again", func(ms []mqtt.Message) bool { return beats(ms[back:], tp, h) >= 2 })
+		w.until(t, h+" beating again", func(ms []mqtt.Message) bool { return beatsSince(ms[back:], tp, h, up) >= 2 })
 	}
+	returned := time.Since(up)
 	step("h5 and h6 back")
+	var moved time.Duration
+	movedGone := 0
 	for _, h := range []string{"h3", "h4"} {
-		w.until(t, h+" beating after the move", func(ms []mqtt.Message) bool { return beats(ms[mark:], tp, h) >= 2 })
+		w.until(t, h+" beating after the move", func(ms []mqtt.Message) bool { return beatsSince(ms[mark:], tp, h, killed) >= 2 })
 		w.until(t, h+" present after the move", func(ms []mqtt.Message) bool { return lastPresence(ms, tp, h) == wire.PresenceTrue })
+		moved = max(moved, w.firstAt(mark, func(m mqtt.Message) bool {
+			b, err := wire.DecodeBeat(m.Payload)
+			return m.Topic == tp.Heartbeat(h) && err == nil && b.At.After(killed)
+		}).Sub(killed))
 		if w.count(mark, tp.Presence(h)+" False") > 0 {
-			t.Logf("%s was marked gone by heartbeat while it moved, and back", h)
+			movedGone++
 		}
 	}
-	step("h3 and h4 moved and present")
+	step(fmt.Sprintf("h3 and h4 moved and present; first beat through a live node %.1fs after the kill; %d of 2 marked gone meanwhile", moved.Seconds(), movedGone))
+	t.Logf("failover: judged_gone=%.2fs falses_delivered=%.2fs moved_first_beat=%.2fs moved_marked_gone=%d/2 partitioned_back_after_relay=%.2fs",
+		decided.Seconds(), delivered.Seconds(), moved.Seconds(), movedGone, returned.Seconds())
 
 	// The deadline: every host runs the command once, on time.
 	w.until(t, "every host done", func(ms []mqtt.Message) bool { return len(hostsIn(ms, tp, cmd.ID, wire.Done)) == len(all) })
@@ -139,14 +154,16 @@ func TestClusterFailover(t *testing.T) {
 	c2 := fleettest.Client(t, n2.URL, nil)
 	for i, restart := range []bool{false, true} {
 		if restart {
+			t0 := time.Now()
 			n3.Start(t)
 			if err := mqtttest.WaitMQTT(n3.URL, 30*time.Second); err != nil {
 				t.Fatal(err)
 			}
-			step("n3 back")
+			step(fmt.Sprintf("n3 back, serving MQTT %.1fs after its start", time.Since(t0).Seconds()))
 			c2 = fleettest.Client(t, n3.URL, nil)
 		}
-		now := time.Now().UTC()
+		sent := time.Now()
+		now := sent.UTC()
 		c := wire.Command{ID: fmt.Sprintf("manual-%d", i+1), Action: wire.Reboot, Reason: "by hand", Issuer: "test", IssuedAt: now}
 		b, err := c.Encode()
 		if err != nil {
@@ -159,7 +176,7 @@ func TestClusterFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.until(t, "every host did "+c.ID, func(ms []mqtt.Message) bool { return len(hostsIn(ms, tp, c.ID, wire.Done)) == len(all) })
-		step("every host did " + c.ID)
+		step(fmt.Sprintf("every host did %s, %.2fs after it was published", c.ID, time.Since(sent).Seconds()))
 	}
 	for _, id := range []string{cmd.ID, "manual-1", "manual-2"} {
 		for _, h := range all {
@@ -206,6 +223,18 @@ func (w *watcher) until(t *testing.T, what string, cond func([]mqtt.Message) boo
 	}
 }
 
+// firstAt returns when the first message since mark that matches arrived.
+func (w *watcher) firstAt(mark int, match func(mqtt.Message) bool) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := mark; i < len(w.seen); i++ {
+		if match(w.seen[i]) {
+			return w.at[i]
+		}
+	}
+	return time.Time{}
+}
+
 // all returns a copy of every message seen.
 func (w *watcher) all() []mqtt.Message {
 	w.mu.Lock()
@@ -234,6 +263,17 @@ func beats(ms []mqtt.Message, tp wire.Topics, h string) int {
 	n := 0
 	for _, m := range ms {
 		if m.Topic == tp.Heartbeat(h) && !m.Retained {
+			n++
+		}
+	}
+	return n
+}
+
+// beatsSince counts h's beats sent after since.
+func beatsSince(ms []mqtt.Message, tp wire.Topics, h string, since time.Time) int {
+	n := 0
+	for _, m := range ms {
+		if b, err := wire.DecodeBeat(m.Payload); m.Topic == tp.Heartbeat(h) && err == nil && b.At.After(since) {
 			n++
 		}
 	}

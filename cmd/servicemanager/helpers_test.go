@@ -123,6 +123,7 @@ func publish(t testing.TB, c *mqtt.Client, topic, payload string, retained bool)
 type watcher struct {
 	mu      sync.Mutex
 	seen    []mqtt.Message
+	at      []time.Time // when each of seen arrived
 	waiters []waiter
 	client  *mqtt.Client
 }
@@ -145,6 +146,7 @@ func (w *watcher) add(m mqtt.Message) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen = append(w.seen, m)
+	w.at = append(w.at, time.Now())
 	kept := w.waiters[:0]
 	for _, wt := range w.waiters {
 		if wt.match(m) {

@@ -316,7 +316,9 @@ func (m *manager) send(ctx context.Context, batch []presence.Publish) {
 	for _, p := range batch {
 		backoff := 100 * time.Millisecond
 		for {
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			// Long enough for a clustered JetStream to re-elect (about 7 s
+			// measured): a retry after a timeout sends the message twice.
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			err := m.client.Publish(pctx, p.Topic, m.qos, p.Retained, p.Payload)
 			cancel()
 			if err == nil {

@@ -180,8 +180,8 @@ func (m *manager) handle(msg mqtt.Message) {
 		m.log.Warn("message ignored", "err", err, "retained", msg.Retained)
 		return
 	}
-	if m.store != nil {
-		m.store.touch()
+	if _, beat := m.topics.ParseHeartbeat(msg.Topic); m.store != nil && (!beat || len(pubs) > 0) {
+		m.store.touch() // a beat alone changes nothing the file keeps
 	}
 	if len(pubs) > 0 {
 		if _, beat := m.topics.ParseHeartbeat(msg.Topic); beat {

@@ -139,6 +139,7 @@ func benchDeparture(b *testing.B, every time.Duration) {
 		<-round // every resource has beaten once
 	}
 	rss := vmRSS(b, cmd.Process.Pid)
+	cpu0, wall0 := cpuTime(b, cmd.Process.Pid), time.Now()
 
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -153,6 +154,7 @@ func benchDeparture(b *testing.B, every time.Duration) {
 		register(n)
 		b.StartTimer()
 	}
+	b.ReportMetric(100*(cpuTime(b, cmd.Process.Pid)-cpu0).Seconds()/time.Since(wall0).Seconds(), "manager-CPU-%")
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1e3, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1e3, "p99-ms")
@@ -221,6 +223,21 @@ func waitFalses(b *testing.B, falses <-chan string, name string) {
 			b.Fatalf("the 10 Falses for %s did not all arrive within %v", name, within)
 		}
 	}
+}
+
+// cpuTime reads a process's user and system CPU time from /proc (in clock
+// ticks of 10 ms, as Linux reports them to user space).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Skipf("no /proc: %v", err)
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // vmRSS reads a process's resident memory in MiB from /proc.

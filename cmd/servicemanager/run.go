@@ -186,6 +186,8 @@ func (m *manager) handle(msg mqtt.Message) {
 	if len(pubs) > 0 {
 		if _, beat := m.topics.ParseHeartbeat(msg.Topic); beat {
 			m.log.Info("heartbeats back: undoing the heartbeat marks", "resource", pubs[0].What.Resource, "topics", len(pubs))
+		} else if string(pubs[0].Payload) == wire.PresenceTrue {
+			m.log.Info("own heartbeat False came back after the resource's True; publishing True again", "resource", pubs[0].What.Resource, "topic", msg.Topic)
 		} else {
 			m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", len(pubs), "cause", msg.Topic, "retained_cause", msg.Retained)
 		}
@@ -260,9 +262,13 @@ func (m *manager) checkLimits(ctx context.Context) {
 		m.log.Warn("limits are refusing resources or topics", "resources", l.Resources, "max_resources", l.MaxResources,
 			"resources_refused", l.ResourcesRefused, "topics_refused", l.TopicsRefused, "full_resources", l.FullResources)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	m.publishState(pctx, false)
+	// Not on this loop: a broker slow to acknowledge (a cluster
+	// re-electing) must not delay the next expiry check.
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		m.publishState(pctx, false)
+	}()
 }
 
 // publishState publishes the retained state: what it tracks and what the

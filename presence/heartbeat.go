@@ -1,6 +1,7 @@
 package presence
 
 import (
+	"strings"
 	"time"
 
 	"github.com/stormguard/stormguard/wire"
@@ -34,7 +35,12 @@ func (r *Registry) beat(name string, b wire.Beat, retained bool) ([]Publish, err
 	}
 	rs.heard = r.cfg.Now().UnixNano()
 	rs.every = int64(b.Interval)
-	r.beating[name] = struct{}{}
+	if _, ok := r.beating[name]; !ok {
+		r.beating[strings.Clone(name)] = rs
+	}
+	if r.minEvery == 0 || rs.every < r.minEvery {
+		r.minEvery = rs.every
+	}
 	if retained || !rs.byBeat {
 		return nil, nil
 	}
@@ -68,14 +74,13 @@ func (r *Registry) Expire() []Publish {
 		return nil
 	}
 	now := r.cfg.Now()
+	nowNS := now.UnixNano()
+	misses := int64(r.cfg.Misses)
 	var out []Publish
-	for name := range r.beating {
-		rs := r.res[name]
-		if rs.state == Absent {
-			continue
-		}
-		b := wire.Beat{Interval: time.Duration(rs.every)}
-		if !b.Gone(time.Unix(0, rs.heard), now, r.cfg.Misses) {
+	for name, rs := range r.beating {
+		// wire.Beat.Gone in integer nanoseconds: this runs over every
+		// beating resource with the registry locked.
+		if rs.state == Absent || nowNS-rs.heard <= misses*rs.every+rs.every/4 {
 			continue
 		}
 		rs.state = Absent
@@ -97,6 +102,18 @@ func (r *Registry) Expire() []Publish {
 		}
 	}
 	return out
+}
+
+// ExpireEvery is how often Expire is worth calling: a quarter of the
+// shortest heartbeat interval any resource has announced, and 250 ms
+// before any has.
+func (r *Registry) ExpireEvery() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.minEvery == 0 {
+		return 250 * time.Millisecond
+	}
+	return time.Duration(r.minEvery / 4)
 }
 
 // presencePublish is the presence message for name: retained, as a will is.

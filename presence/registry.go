@@ -90,9 +90,11 @@ type Registry struct {
 	// orphans are absent resources holding a live True that may have
 	// overtaken their departure; Sweep settles them.
 	orphans map[string]struct{}
-	// beating are the resources whose heartbeat Expire watches.
-	beating map[string]struct{}
-	limits  Limits
+	// beating are the resources whose heartbeat Expire watches; minEvery
+	// is the shortest interval any of them announced, in nanoseconds.
+	beating  map[string]*resource
+	minEvery int64
+	limits   Limits
 }
 
 // resource is kept small: the benchmark size is 10,000 of them.
@@ -161,7 +163,7 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Registry{cfg: cfg, res: make(map[string]*resource), orphans: make(map[string]struct{}), beating: make(map[string]struct{})}
+	r := &Registry{cfg: cfg, res: make(map[string]*resource), orphans: make(map[string]struct{}), beating: make(map[string]*resource)}
 	r.limits.MaxResources, r.limits.MaxTopics = cfg.MaxResources, cfg.MaxTopics
 	return r, nil
 }

@@ -35,8 +35,6 @@ type Config struct {
 	// Misses is how many beats a resource that beats may miss before the
 	// manager marks it gone.
 	Misses int `mapstructure:"heartbeat-misses"`
-	// VV is the argparse spelling -vv: two more levels of verbosity.
-	VV int `mapstructure:"vv"`
 }
 
 // Validate reports the first bad setting, naming its flag.
@@ -78,7 +76,7 @@ commandavailable/<res>/<y> topic it had announced.
 more flags:
 `
 
-var headFlags = map[string]bool{"h": true, "v": true, "vv": true, "version": true, "host": true, "port": true, "cert": true, "qos": true}
+var headFlags = map[string]bool{"h": true, "v": true, "version": true, "host": true, "port": true, "cert": true, "qos": true}
 
 // loadConfig reads the settings; it returns cli.ErrHelp or cli.ErrVersion
 // when it has printed what was asked for.
@@ -95,10 +93,9 @@ func loadConfig(args []string, stdout, stderr io.Writer) (Config, error) {
 	l.FS.Int("max-topics", presence.DefaultMaxTopics, "track at most this many data and command `topics` per resource; when reached, as -max-resources")
 	l.FS.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/<name> this `often`; 0 turns it off")
 	l.FS.Int("heartbeat-misses", wire.DefaultMisses, "mark a resource that beats gone after this many `beats` missed in a row, as its will would (for brokers that lose wills)")
-	l.FS.Var(new(cli.Count), "vv", "same as -v -v")
 	l.FS.Usage = func() { usage(l.FS, stdout) }
 	var cfg Config
-	rest, err := l.Load(args, &cfg)
+	rest, err := l.Load(expandV(args), &cfg)
 	if err != nil {
 		return Config{}, usageError(err)
 	}
@@ -113,7 +110,6 @@ func loadConfig(args []string, stdout, stderr io.Writer) (Config, error) {
 		}
 		cfg.ClientID = "servicemanager-" + strings.NewReplacer("/", "-", "+", "-", "#", "-").Replace(host)
 	}
-	cfg.Verbose += 2 * cfg.VV
 	if err := cfg.Validate(); err != nil {
 		// A value out of range is a usage error, as argparse's choices are.
 		fmt.Fprintf(stderr, "servicemanager: %v\n", err)
@@ -133,4 +129,23 @@ func usage(fs *flag.FlagSet, out io.Writer) {
 	})
 	more.PrintDefaults()
 	io.WriteString(out, "\nEvery flag can also be set in the -config file under its own name, or in the\nenvironment as STORMGUARD_SERVICEMANAGER_<NAME> (upper case, dashes as underscores).\n")
+}
+
+// expandV spells argparse's -vv and -vvv as -v -v and -v -v -v, which the
+// flag package understands.
+func expandV(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && strings.Trim(a[1:], "v") == "" && a[0] == '-' {
+			for range len(a) - 1 {
+				out = append(out, "-v")
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

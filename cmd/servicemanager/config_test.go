@@ -113,7 +113,7 @@ func TestBadCommandLines(t *testing.T) {
 		{args: []string{"-heartbeat-misses", "0"}, usage: true, want: "heartbeat-misses"},
 		{args: []string{"-max-topics", "0"}, usage: true, want: "max-topics"},
 		{args: []string{"-max-resources", "-1"}, usage: true, want: "max-resources"},
-		{args: []string{"-vvv"}, usage: true},
+		{args: []string{"-vx"}, usage: true},
 		{args: []string{"-bogus"}, usage: true},
 		{args: []string{"extra"}, usage: true},
 	} {
@@ -143,6 +143,7 @@ func TestVerbosity(t *testing.T) {
 		{args: []string{"-v"}, debug: true},
 		{args: []string{"-v", "-v"}, debug: true, everything: true},
 		{args: []string{"-vv"}, debug: true, everything: true},
+		{args: []string{"-vvv"}, debug: true, everything: true},
 	} {
 		cfg, err := loadConfig(tc.args, &strings.Builder{}, &strings.Builder{})
 		if err != nil {

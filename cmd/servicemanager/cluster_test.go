@@ -109,6 +109,14 @@ func TestClusterFailover(t *testing.T) {
 		w.expect(t, mark, tp.Presence(h)+" False", tp.CommandAvailable(h, "shutdown")+" False", tp.CommandAvailable(h, "reboot")+" False")
 	}
 	delivered := time.Since(killed)
+	w.until(t, "the manager's state counting two heartbeat departures", func(ms []mqtt.Message) bool {
+		for _, m := range ms[mark:] {
+			if st, err := wire.DecodeManagerState(m.Payload); m.Topic == tp.State("servicemanager") && err == nil && st.GoneByHeartbeat >= 2 {
+				return true
+			}
+		}
+		return false
+	})
 	step(fmt.Sprintf("h5 and h6 judged gone by heartbeat %.1fs after the kill, their Falses delivered at %.1fs", decided.Seconds(), delivered.Seconds()))
 	relay.Up()
 	up := time.Now()

@@ -104,6 +104,19 @@ func (r *Registry) Expire() []Publish {
 	return out
 }
 
+// Heard restarts the count of missed beats for every resource that beats,
+// as if each had just been heard. A manager calls it when its own link to
+// the broker comes back: while it was away it heard nobody, which says
+// nothing about them.
+func (r *Registry) Heard() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.cfg.Now().UnixNano()
+	for _, rs := range r.beating {
+		rs.heard = now
+	}
+}
+
 // ExpireEvery is how often Expire is worth calling: a quarter of the
 // shortest heartbeat interval any resource has announced, and 250 ms
 // before any has.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/wire"
@@ -59,6 +61,38 @@ func TestHeartbeatGone(t *testing.T) {
 			return err == nil && st.GoneByHeartbeat == 1 && st.HeartbeatMisses == 2
 		})
 	})
+}
+
+// TestManagerAwayJudgesNobody: while the manager's own link to the broker
+// is down it hears no beats; that is no reason to mark the resources that
+// kept beating gone when it is back.
+func TestManagerAwayJudgesNobody(t *testing.T) {
+	b := mqtttest.NATS(t)
+	p := mqtttest.NewProxy(t, b)
+	w := watch(t, b.URL, nil, "#")
+	sm := startManager(t, w, []string{"-brokers", p.URL, "-client-id", "sm-away", "-qos", "1", "-heartbeat", "0", "-heartbeat-misses", "2", "-keepalive", "1s"})
+	res := newClient(t, b.URL, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heartbeat.Start(ctx, res, heartbeat.Config{Name: "foo", Interval: 100 * time.Millisecond})
+	startClient(t, res)
+	publish(t, res, fooPresence, "True", true)
+	publish(t, res, fooBaz, "True", false)
+	w.until(t, "foo beating", func(ms []mqtt.Message) bool { return beats(ms, wire.Topics{}, "foo") >= 3 })
+
+	mark := w.mark()
+	p.Down()
+	// Away for twenty beats, ten times what the misses allow.
+	w.until(t, "twenty beats while the manager is away", func(ms []mqtt.Message) bool { return beats(ms[mark:], wire.Topics{}, "foo") >= 20 })
+	p.Up()
+	w.expect(t, mark, "resourceavailable/servicemanager/presence True")
+	settle(t, w, res)
+	if n := w.count(mark, fooPresence+" False") + w.count(mark, fooBaz+" False"); n != 0 {
+		t.Errorf("the manager marked foo gone after its own outage:\n%s", w.dump(mark))
+	}
+	if strings.Contains(sm.logs.all(), "resource gone") {
+		t.Errorf("the manager judged foo gone during its own outage")
+	}
 }
 
 // TestDefaultRetainsEveryFalse: with no flags, a later subscriber finds

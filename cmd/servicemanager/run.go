@@ -209,6 +209,7 @@ func (m *manager) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(presence.DefaultGrace / 4)
 	defer t.Stop()
 	var expired time.Time
+	listening := false
 	for {
 		var now time.Time
 		select {
@@ -221,6 +222,19 @@ func (m *manager) sweepLoop(ctx context.Context) {
 		})
 		// The expiry scan holds the registry; a quarter interval is
 		// precise enough (10,000 beating resources: about 0.3 ms a scan).
+		// While the manager itself is away from the broker it hears no
+		// beats, which must not count against anyone: the count starts
+		// afresh when it is back.
+		switch {
+		case !m.client.Connected():
+			listening = false
+			m.checkLimits(ctx)
+			continue
+		case !listening:
+			listening = true
+			m.reg.Heard()
+			expired = now
+		}
 		if now.Sub(expired) < m.reg.ExpireEvery() {
 			m.checkLimits(ctx)
 			continue

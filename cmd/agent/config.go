@@ -10,6 +10,7 @@ import (
 
 	"github.com/stormguard/stormguard/agent"
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/sdnotify"
 )
@@ -34,6 +35,7 @@ type settings struct {
 	RequireSigned bool          `mapstructure:"require-signed"`
 	Retention     time.Duration `mapstructure:"journal-retention"`
 	JournalMax    int64         `mapstructure:"journal-max-bytes"`
+	Heartbeat     time.Duration `mapstructure:"heartbeat"`
 }
 
 func defaultPowerCmds() (shutdown, reboot, warn string) {
@@ -70,6 +72,7 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.Bool("require-signed", false, "reject commands that are not signed by a -public-key (plain text included)")
 	fs.Duration("journal-retention", 90*24*time.Hour, "how long the journal remembers a command id it acted on")
 	fs.Int64("journal-max-bytes", 4<<20, "journal size at which it is rotated (the older generation is kept as journal.1.jsonl)")
+	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/<name> this `often`, so the host is seen gone even where a clustered broker loses its will; 0 turns it off")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
 		return agent.Config{}, err
@@ -90,8 +93,11 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 			Keys: pub, RequireSigned: s.RequireSigned},
 		MQTT: m, QoS: byte(s.QoS), StateDir: s.StateDir,
 		ShutdownCmd: s.ShutdownCmd, RebootCmd: s.RebootCmd, WarnCmd: s.WarnCmd,
-		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose),
+		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose), Heartbeat: s.Heartbeat,
 		Retention: s.Retention, JournalLimit: s.JournalMax,
+	}
+	if err := (heartbeat.Config{Interval: s.Heartbeat}).Validate(); err != nil {
+		return agent.Config{}, err
 	}
 	return cfg, cfg.Validate()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/storm"
 	"github.com/stormguard/stormguard/weather"
@@ -42,6 +43,8 @@ type settings struct {
 	Site     map[string]any   `mapstructure:"site"`
 	Storm    map[string]any   `mapstructure:"storm"`
 	Sources  []map[string]any `mapstructure:"sources"`
+
+	Heartbeat time.Duration `mapstructure:"heartbeat"`
 }
 
 // config is a loaded, checked configuration, ready to run.
@@ -67,6 +70,7 @@ func newLoader(program string, out io.Writer) *cli.Loader {
 	fs.String("sign-key", "", "sign every SHUTDOWN with this Ed25519 private key `file` (shutdownall -keygen makes one)")
 	fs.Duration("expires", 15*time.Minute, "a SHUTDOWN not carried out by its deadline plus this is void")
 	fs.Duration("tick", time.Second, "how often deadlines, the all clear and silent sources are checked")
+	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/stormguard this `often`; 0 turns it off")
 	return l
 }
 
@@ -97,6 +101,8 @@ func load(l *cli.Loader, args []string) (config, error) {
 		return config{}, errors.New("expires: must be positive")
 	case s.Tick <= 0:
 		return config{}, errors.New("tick: must be positive")
+	case heartbeat.Config{Interval: s.Heartbeat}.Validate() != nil:
+		return config{}, heartbeat.Config{Interval: s.Heartbeat}.Validate()
 	case wire.ValidName(s.Name) != nil:
 		return config{}, fmt.Errorf("name: %w", wire.ValidName(s.Name))
 	}

@@ -40,16 +40,16 @@ type sourceHealth struct {
 
 // hostStatus is one row of -status, and one element of its -json form.
 type hostStatus struct {
-	Host     string         `json:"host"`
-	Online   bool           `json:"online"`
-	LastSeen *time.Time     `json:"last_seen,omitempty"`
+	Host     string     `json:"host"`
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 	// NoHeartbeatFor is set when the presence still says online but the
 	// host's heartbeats stopped this long ago (a broker that lost its will).
-	NoHeartbeatFor string `json:"no_heartbeat_for,omitempty"`
-	DryRun   bool           `json:"dry_run,omitempty"`
-	Groups   []string       `json:"groups,omitempty"`
-	Pending  []wire.Pending `json:"pending,omitempty"`
-	Last     *wire.Ack      `json:"last,omitempty"`
+	NoHeartbeatFor string         `json:"no_heartbeat_for,omitempty"`
+	DryRun         bool           `json:"dry_run,omitempty"`
+	Groups         []string       `json:"groups,omitempty"`
+	Pending        []wire.Pending `json:"pending,omitempty"`
+	Last           *wire.Ack      `json:"last,omitempty"`
 }
 
 // fleetStatus is what -status shows.

@@ -28,6 +28,38 @@ type HostState struct {
 	// Journal reports a journal the disk would not take (full or
 	// read-only): what the host decided is then held in memory only.
 	Journal string `json:"journal,omitempty"`
+	// Stage is the host's place in a staged power-down (1 goes first,
+	// StageLast last); 0 in a state from an agent that predates stages,
+	// read as StageDefault. Broker says the host runs the broker.
+	Stage  int  `json:"stage,omitempty"`
+	Broker bool `json:"broker,omitempty"`
+	// Waiting says what a countdown whose deadline has passed still waits
+	// for: the hosts of earlier stages that have not gone yet.
+	Waiting string `json:"waiting,omitempty"`
+	// Wake is where a Wake-on-LAN packet reaches this host, when it opted in.
+	Wake *Wake `json:"wake,omitempty"`
+}
+
+// The stages of a staged power-down.
+const (
+	StageFirst   = 1
+	StageDefault = 5
+	StageLast    = 9
+)
+
+// StageOf is s's stage, StageDefault when it states none.
+func (s HostState) StageOf() int {
+	if s.Stage < StageFirst || s.Stage > StageLast {
+		return StageDefault
+	}
+	return s.Stage
+}
+
+// Wake is a host's Wake-on-LAN address: its network card's MAC and the
+// broadcast address of the network it is on.
+type Wake struct {
+	MAC       string `json:"mac"`
+	Broadcast string `json:"broadcast"`
 }
 
 // Pending is a countdown a host holds.

@@ -50,7 +50,24 @@ type Config struct {
 	JournalLimit int64
 	// Heartbeat is how often the agent beats (package heartbeat); 0 is off.
 	Heartbeat time.Duration
+	// Stages places the host in a staged power-down: its stage (0 means
+	// wire.StageDefault) and how long each stage waits at most for the
+	// ones before it (0 means DefaultStageLimit). Broker says this host
+	// runs the broker; it is reported in the state.
+	Stages Stages
+	Broker bool
+	// Wake, when set, is announced in the state so the host can be woken
+	// with Wake-on-LAN after a storm.
+	Wake *wire.Wake
+	// PreShutdownCmd is an argv run (no shell) before the power command,
+	// for at most PreShutdownTimeout (default 2 minutes).
+	PreShutdownCmd     []string
+	PreShutdownTimeout time.Duration
 }
+
+// DefaultStageLimit is how long a stage waits at most for the stages
+// before it to go.
+const DefaultStageLimit = 3 * time.Minute
 
 // Validate reports the first bad setting, named as its flag.
 func (c Config) Validate() error {
@@ -73,6 +90,17 @@ func (c Config) Validate() error {
 		return errors.New("journal-retention: must not be negative")
 	case c.JournalLimit < 0 || (c.JournalLimit > 0 && c.JournalLimit < 64<<10):
 		return errors.New("journal-max-bytes: at least 65536")
+	case c.Stages.Stage < wire.StageFirst || c.Stages.Stage > wire.StageLast:
+		return fmt.Errorf("stage: %d is not %d to %d", c.Stages.Stage, wire.StageFirst, wire.StageLast)
+	case c.Stages.Limit < 0:
+		return errors.New("stage-limit: must not be negative")
+	case c.PreShutdownTimeout < 0:
+		return errors.New("pre-shutdown-timeout: must not be negative")
+	}
+	if c.Wake != nil {
+		if _, err := wire.MagicPacket(c.Wake.MAC); err != nil {
+			return fmt.Errorf("wake-on-lan: %w", err)
+		}
 	}
 	for _, g := range c.Groups {
 		if err := wire.ValidName(g); err != nil {
@@ -101,6 +129,14 @@ type Agent struct {
 	probe  chan chan struct{}
 	warned map[string]bool
 	last   *wire.Ack
+	// fleet is the other hosts as the broker shows them (stage.go);
+	// fleetIn carries their states, presence and acks to the loop.
+	fleet   Fleet
+	fleetIn chan mqtt.Message
+	waiting string
+	// hooked carries the pre-shutdown command's end to the loop, which
+	// journals it before the power command starts.
+	hooked chan hookDone
 
 	// The connection as the loop sees it. While draining, what arrives may
 	// have waited in the broker's session queue: from the start, and from
@@ -162,11 +198,21 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.JournalLimit == 0 {
 		cfg.JournalLimit = 4 << 20
 	}
+	if cfg.Stages.Stage == 0 {
+		cfg.Stages.Stage = wire.StageDefault
+	}
+	if cfg.Stages.Limit == 0 {
+		cfg.Stages.Limit = DefaultStageLimit
+	}
+	if cfg.PreShutdownTimeout == 0 {
+		cfg.PreShutdownTimeout = 2 * time.Minute
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), events: make(chan connEvent, 16),
-		ran: make(chan outcome, 1), stop: make(chan struct{}), probe: make(chan chan struct{}), warned: map[string]bool{}, draining: true}
+		ran: make(chan outcome, 1), stop: make(chan struct{}), probe: make(chan chan struct{}), warned: map[string]bool{}, draining: true,
+		fleet: Fleet{}, fleetIn: make(chan mqtt.Message), hooked: make(chan hookDone)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -223,6 +269,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, f := range a.cfg.Topics.AgentFilters(a.cfg.Host, a.cfg.Groups) {
 		a.client.Handle(f, a.cfg.QoS, a.handle(ctx))
 	}
+	// The other hosts' states, presence and acks tell the stages apart.
+	// QoS 0: nothing of it is queued while this host is away, and the
+	// retained states and presence come again at every subscribe.
+	for _, f := range []string{a.cfg.Topics.StateFilter(), a.cfg.Topics.PresenceFilter(), a.cfg.Topics.AckFilter()} {
+		a.client.Handle(f, 0, a.handleFleet(ctx))
+	}
 	a.client.OnConnect(func() { a.event(ctx, connEvent{up: true}) })
 	a.client.OnLost(func(error) { a.event(ctx, connEvent{up: false}) })
 	heartbeat.Start(ctx, a.client, heartbeat.Config{Topics: a.cfg.Topics, Name: a.cfg.Host, Interval: a.cfg.Heartbeat, Logger: a.log})
@@ -264,6 +316,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.onConnEvent(ev)
 		case o := <-a.ran:
 			a.finished(o)
+		case m := <-a.fleetIn:
+			a.onFleet(m)
+		case h := <-a.hooked:
+			a.onHook(h)
 		case p := <-a.probe:
 			close(p)
 		case <-timer.C:

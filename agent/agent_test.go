@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"log/slog"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -48,6 +49,9 @@ func newHost(t *testing.T, url, name string, mod func(*Config)) *host {
 		StateDir:    filepath.Join(dir, "state"),
 		ShutdownCmd: []string{script},
 		RebootCmd:   []string{script},
+	}
+	if os.Getenv("DEBUGLOG") != "" {
+		h.cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if mod != nil {
 		mod(&h.cfg)

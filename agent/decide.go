@@ -266,8 +266,15 @@ func (p Policy) cancel(b *Book, c wire.Command) Decision {
 // Due decides about a countdown whose deadline has come: run it, or, when
 // the host was asleep past MaxAge after the deadline, expire it.
 func (p Policy) Due(pend wire.Pending, now time.Time) Decision {
+	return p.DueBy(pend, pend.Deadline, now)
+}
+
+// DueBy is Due for a countdown that was meant to go by the time by (its
+// deadline, or later when its stage waited for the stages before it):
+// max-age counts from by.
+func (p Policy) DueBy(pend wire.Pending, by, now time.Time) Decision {
 	cmd := wire.Command{V: wire.Version, ID: pend.ID, Action: pend.Action, Reason: pend.Reason, Deadline: pend.Deadline}
-	if late := now.Sub(pend.Deadline); late > p.MaxAge {
+	if late := now.Sub(by); late > p.MaxAge {
 		return Decision{Cmd: cmd, State: wire.Expired, Detail: fmt.Sprintf("countdown ended %s ago, more than max-age %s", late.Round(time.Second), p.MaxAge)}
 	}
 	return Decision{Cmd: cmd, State: wire.Executing, Run: true, Detail: string(pend.Action) + " at deadline"}

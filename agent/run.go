@@ -14,9 +14,23 @@ import (
 )
 
 // fireDue runs (or expires) every countdown whose deadline has come and
-// sends the second warning for those about to fire.
+// whose stage may go, and sends the second warning for those about to
+// fire. A countdown held for earlier stages stays pending (a cancel still
+// disarms it), and the host state says what it waits for.
 func (a *Agent) fireDue() {
 	now := a.now()
+	waiting := ""
+	defer func() {
+		if waiting != a.waiting {
+			a.waiting = waiting
+			if waiting != "" {
+				a.log.Info("countdown held for earlier stages", "stage", a.cfg.Stages.Stage, "detail", waiting)
+			}
+			if !a.isGoingDown() {
+				a.publishState(true, "")
+			}
+		}
+	}()
 	for _, p := range a.book.Pending() {
 		if p.Deadline.After(now) {
 			if !a.warned[p.ID] && p.Deadline.Sub(now) <= a.cfg.WarnBefore {
@@ -26,7 +40,21 @@ func (a *Agent) fireDue() {
 			}
 			continue
 		}
-		d := a.cfg.Policy.Due(p, now)
+		g := a.gate(p)
+		if !g.Go {
+			waiting = g.Text(a.fleet)
+			if waiting == "" {
+				waiting = "waiting for the other hosts' states"
+			}
+			continue
+		}
+		d := a.cfg.Policy.DueBy(p, g.By, now)
+		if d.Run && now.After(p.Deadline) && g.By.After(p.Deadline) {
+			d.Detail = fmt.Sprintf("%s, stage %d", d.Detail, a.cfg.Stages.Stage)
+			if len(g.Waiting) > 0 {
+				d.Detail += fmt.Sprintf(" after its limit while %s had not gone", strings.Join(g.Waiting, ", "))
+			}
+		}
 		ok := a.append(d.Run, a.decisionRecord(0, d, d.Detail))
 		a.book.Apply(d, now)
 		a.log.Info("countdown ended", "id", p.ID, "action", p.Action, "state", d.State, "detail", d.Detail)
@@ -65,10 +93,19 @@ func (a *Agent) nextWake() time.Duration {
 	wake := time.Hour
 	at := func(t time.Time) { wake = min(wake, max(t.Sub(now), 0)) }
 	for _, p := range a.book.Pending() {
-		if !a.warned[p.ID] && p.Deadline.Add(-a.cfg.WarnBefore).After(now) {
+		switch {
+		case !a.warned[p.ID] && p.Deadline.Add(-a.cfg.WarnBefore).After(now):
 			at(p.Deadline.Add(-a.cfg.WarnBefore))
-		} else {
+		case p.Deadline.After(now):
 			at(p.Deadline)
+		default:
+			// Held for earlier stages: news of them wakes the loop, and
+			// the stage's limit ends the wait.
+			if g := a.gate(p); g.Go {
+				at(now)
+			} else if g.By.After(now) {
+				at(g.By)
+			}
 		}
 	}
 	if a.online && a.draining {
@@ -101,12 +138,19 @@ func (a *Agent) execute(d Decision) {
 	fault("started")
 	a.running = &d
 	if a.cfg.DryRun {
-		a.finished(outcome{d: d, state: wire.Done, detail: "dry run: would run " + strings.Join(argv, " ")})
+		detail := "dry run: would run " + strings.Join(argv, " ")
+		if len(a.cfg.PreShutdownCmd) > 0 {
+			detail = "dry run: would run " + strings.Join(a.cfg.PreShutdownCmd, " ") + ", then " + strings.Join(argv, " ")
+		}
+		a.finished(outcome{d: d, state: wire.Done, detail: detail})
 		return
 	}
 	a.goingDown = &d
 	a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, wire.OneLine(d.Cmd.Reason)))
 	go func() {
+		if len(a.cfg.PreShutdownCmd) > 0 && !a.preShutdown(d) {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RunTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -203,7 +247,8 @@ func (a *Agent) announce() {
 // publishState queues the retained host state; only the loop calls it.
 func (a *Agent) publishState(online bool, reason string) {
 	s := wire.HostState{Host: a.cfg.Host, Groups: a.cfg.Groups, Version: a.cfg.Version, At: a.now().UTC(),
-		Online: online, Reason: reason, Pending: a.book.Pending(), Last: a.last, DryRun: a.cfg.DryRun, Clock: a.clockNote}
+		Online: online, Reason: reason, Pending: a.book.Pending(), Last: a.last, DryRun: a.cfg.DryRun, Clock: a.clockNote,
+		Stage: a.cfg.Stages.Stage, Broker: a.cfg.Broker, Waiting: a.waiting, Wake: a.cfg.Wake}
 	if _, err := a.journal.Pending(); err != nil {
 		s.Journal = err.Error()
 	}

@@ -60,6 +60,9 @@ const (
 	KindStarted Kind = "started"
 	// KindOutcome is how running the power command ended.
 	KindOutcome Kind = "outcome"
+	// KindHook is how the pre-shutdown command ended, before the power
+	// command (which a restart never runs again, so neither is the hook).
+	KindHook Kind = "hook"
 	// KindSnapshot opens a rotated journal: what the host remembered then
 	// (one record per command id it still keeps, and its connection clock).
 	KindSnapshot Kind = "snapshot"

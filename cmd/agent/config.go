@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/sdnotify"
+	"github.com/stormguard/stormguard/wire"
 )
 
 const summary = `agent obeys SHUTDOWN, REBOOT and CANCEL from the MQTT broker on this host.
@@ -36,6 +39,13 @@ type settings struct {
 	Retention     time.Duration `mapstructure:"journal-retention"`
 	JournalMax    int64         `mapstructure:"journal-max-bytes"`
 	Heartbeat     time.Duration `mapstructure:"heartbeat"`
+	Stage         int           `mapstructure:"stage"`
+	StageLimit    time.Duration `mapstructure:"stage-limit"`
+	PreShutdown   []string      `mapstructure:"pre-shutdown-cmd"`
+	PreTimeout    time.Duration `mapstructure:"pre-shutdown-timeout"`
+	WakeOnLAN     bool          `mapstructure:"wake-on-lan"`
+	WakeMAC       string        `mapstructure:"wake-mac"`
+	WakeBroadcast string        `mapstructure:"wake-broadcast"`
 }
 
 func defaultPowerCmds() (shutdown, reboot, warn string) {
@@ -73,6 +83,13 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.Duration("journal-retention", 90*24*time.Hour, "how long the journal remembers a command id it acted on")
 	fs.Int64("journal-max-bytes", 4<<20, "journal size at which it is rotated (the older generation is kept as journal.1.jsonl)")
 	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/<name> this `often`, so the host is seen gone even where a clustered broker loses its will; 0 turns it off")
+	fs.Int("stage", 0, "this host's `stage` in a staged power-down, 1 (first) to 9 (last): a countdown's deadline applies to stage 1, each later stage waits for the ones before it; 0 means 5, or 9 on the host that runs the broker")
+	fs.Duration("stage-limit", agent.DefaultStageLimit, "how `long` this host's stage waits at most for each earlier stage to go")
+	fs.String("pre-shutdown-cmd", "", "`argv` run without a shell before the power command (stop VMs, flush a database); its outcome is journaled and acked")
+	fs.Duration("pre-shutdown-timeout", 2*time.Minute, "how `long` the pre-shutdown command may run before the power command goes ahead")
+	fs.Bool("wake-on-lan", false, "announce this host's Wake-on-LAN address so stormguard can wake it after a storm (the interface used to reach the broker, unless -wake-mac)")
+	fs.String("wake-mac", "", "Wake-on-LAN `MAC` address to announce instead of the detected one")
+	fs.String("wake-broadcast", "", "broadcast `address` for Wake-on-LAN packets instead of the detected one")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
 		return agent.Config{}, err
@@ -95,6 +112,35 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 		ShutdownCmd: s.ShutdownCmd, RebootCmd: s.RebootCmd, WarnCmd: s.WarnCmd,
 		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose), Heartbeat: s.Heartbeat,
 		Retention: s.Retention, JournalLimit: s.JournalMax,
+		Stages: agent.Stages{Stage: s.Stage, Limit: s.StageLimit}, PreShutdownCmd: s.PreShutdown, PreShutdownTimeout: s.PreTimeout,
+	}
+	if s.PreTimeout <= 0 {
+		return agent.Config{}, fmt.Errorf("pre-shutdown-timeout: must be positive")
+	}
+	if s.StageLimit <= 0 {
+		return agent.Config{}, fmt.Errorf("stage-limit: must be positive")
+	}
+	cfg.Broker = runsBroker(m.Brokers)
+	switch {
+	case s.Stage == 0 && cfg.Broker:
+		// The broker goes last: the others report through it until then.
+		cfg.Stages.Stage = wire.StageLast
+	case s.Stage == 0:
+		cfg.Stages.Stage = wire.StageDefault
+	}
+	if s.WakeOnLAN {
+		w := &wire.Wake{MAC: s.WakeMAC, Broadcast: s.WakeBroadcast}
+		if w.MAC == "" || w.Broadcast == "" {
+			found, err := wakeAddress(m.Brokers)
+			if err != nil {
+				return agent.Config{}, fmt.Errorf("wake-on-lan: %w", err)
+			}
+			w.MAC, w.Broadcast = cmp.Or(w.MAC, found.MAC), cmp.Or(w.Broadcast, found.Broadcast)
+		}
+		if net.ParseIP(w.Broadcast).To4() == nil {
+			return agent.Config{}, fmt.Errorf("wake-broadcast: %q is not an IPv4 address", w.Broadcast)
+		}
+		cfg.Wake = w
 	}
 	if err := (heartbeat.Config{Interval: s.Heartbeat}).Validate(); err != nil {
 		return agent.Config{}, err

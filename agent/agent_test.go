@@ -1,10 +1,10 @@
 package agent
 
 import (
-	"log/slog"
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"

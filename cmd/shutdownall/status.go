@@ -50,6 +50,12 @@ type hostStatus struct {
 	Groups         []string       `json:"groups,omitempty"`
 	Pending        []wire.Pending `json:"pending,omitempty"`
 	Last           *wire.Ack      `json:"last,omitempty"`
+	// Stage is the host's place in a staged power-down; Waiting says what
+	// a countdown past its deadline still waits for.
+	Stage   int        `json:"stage"`
+	Broker  bool       `json:"broker,omitempty"`
+	Waiting string     `json:"waiting,omitempty"`
+	Wake    *wire.Wake `json:"wake,omitempty"`
 }
 
 // fleetStatus is what -status shows.
@@ -87,7 +93,8 @@ func (f *fleet) statusOf(targets []string, group string) fleetStatus {
 		if len(targets) > 0 && !slices.Contains(targets, h) || group != "" && !slices.Contains(st.Groups, group) {
 			continue
 		}
-		hs := hostStatus{Host: h, Online: f.present[h], DryRun: st.DryRun, Groups: st.Groups, Pending: st.Pending, Last: st.Last}
+		hs := hostStatus{Host: h, Online: f.present[h], DryRun: st.DryRun, Groups: st.Groups, Pending: st.Pending, Last: st.Last,
+			Stage: st.StageOf(), Broker: st.Broker, Waiting: st.Waiting, Wake: st.Wake}
 		if !hs.Online {
 			seen := st.At
 			if st.Last != nil && st.Last.At.After(seen) {
@@ -99,6 +106,8 @@ func (f *fleet) statusOf(targets []string, group string) fleetStatus {
 		}
 		fs.Hosts = append(fs.Hosts, hs)
 	}
+	// In the order they power down: stage, then name.
+	sort.SliceStable(fs.Hosts, func(i, j int) bool { return fs.Hosts[i].Stage < fs.Hosts[j].Stage })
 	return fs
 }
 
@@ -129,7 +138,7 @@ func (s *session) status(out io.Writer) error {
 	}
 	var buf bytes.Buffer // one write, as for the -wait table
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tONLINE\tGROUPS\tPENDING\tLAST ANSWER")
+	fmt.Fprintln(tw, "HOST\tSTAGE\tONLINE\tGROUPS\tPENDING\tLAST ANSWER")
 	for _, h := range fs.Hosts {
 		online := "yes"
 		if !h.Online {
@@ -150,6 +159,9 @@ func (s *session) status(out io.Writer) error {
 				ps = append(ps, fmt.Sprintf("%s at %s", p.Action, p.Deadline.Format("15:04:05Z07:00")))
 			}
 			pending = strings.Join(ps, "; ")
+			if h.Waiting != "" {
+				pending += ", deadline passed, " + oneLine(h.Waiting)
+			}
 		}
 		last := "-"
 		if h.Last != nil {
@@ -162,7 +174,11 @@ func (s *session) status(out io.Writer) error {
 		if groups == "" {
 			groups = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Host, online, groups, pending, last)
+		stage := fmt.Sprint(h.Stage)
+		if h.Broker {
+			stage += " (broker)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, stage, online, groups, pending, last)
 	}
 	tw.Flush()
 	_, err := out.Write(buf.Bytes())

@@ -32,24 +32,30 @@ examples:
   shutdownall -delay 5m -wait 7m lightning near
   shutdownall -cancel false alarm
   shutdownall -target nas,pi3 maintenance
-  shutdownall -status`
+  shutdownall -status
+  shutdownall -wake -target nas,pi3`
 
 type settings struct {
-	cli.Conn `mapstructure:",squash"`
-	Reboot   bool          `mapstructure:"reboot"`
-	Cancel   bool          `mapstructure:"cancel"`
-	Delay    time.Duration `mapstructure:"delay"`
-	Wait     time.Duration `mapstructure:"wait"`
-	Expires  time.Duration `mapstructure:"expires"`
-	Targets  []string      `mapstructure:"target"`
-	Group    string        `mapstructure:"group"`
-	Status   bool          `mapstructure:"status"`
-	Keygen   string        `mapstructure:"keygen"`
-	SignKey  string        `mapstructure:"sign-key"`
-	Settle   time.Duration `mapstructure:"settle"`
-	ID       string        `mapstructure:"id"`
-	Yes      bool          `mapstructure:"y"`
-	JSON     bool          `mapstructure:"json"`
+	cli.Conn  `mapstructure:",squash"`
+	Reboot    bool          `mapstructure:"reboot"`
+	Cancel    bool          `mapstructure:"cancel"`
+	Delay     time.Duration `mapstructure:"delay"`
+	Wait      time.Duration `mapstructure:"wait"`
+	Expires   time.Duration `mapstructure:"expires"`
+	Targets   []string      `mapstructure:"target"`
+	Group     string        `mapstructure:"group"`
+	Status    bool          `mapstructure:"status"`
+	Keygen    string        `mapstructure:"keygen"`
+	SignKey   string        `mapstructure:"sign-key"`
+	Settle    time.Duration `mapstructure:"settle"`
+	ID        string        `mapstructure:"id"`
+	Yes       bool          `mapstructure:"y"`
+	JSON      bool          `mapstructure:"json"`
+	Wake      bool          `mapstructure:"wake"`
+	WakeEvery time.Duration `mapstructure:"wake-every"`
+	WakeLimit time.Duration `mapstructure:"wake-limit"`
+	WakeStage time.Duration `mapstructure:"wake-stage-wait"`
+	WakePort  int           `mapstructure:"wake-port"`
 }
 
 // exitCodes ends -h; the README and the man page say the same.
@@ -92,6 +98,11 @@ func load(args []string, out io.Writer) (job, error) {
 	fs.String("sign-key", "", "sign commands with this Ed25519 private key `file` (see -keygen)")
 	fs.Bool("y", false, "do not ask before sending, even on a terminal with no reason words")
 	fs.Bool("json", false, "with -status: print the fleet as JSON")
+	fs.Bool("wake", false, "wake the hosts that are not present (all, or -target/-group) with Wake-on-LAN, broker host's stage first, until they are back")
+	fs.Duration("wake-every", 30*time.Second, "with -wake: send again to a host not back after this `long`")
+	fs.Duration("wake-limit", 10*time.Minute, "with -wake: give a host up after this `long`")
+	fs.Duration("wake-stage-wait", 2*time.Minute, "with -wake: the most a stage waits for the one woken before it")
+	fs.Int("wake-port", 9, "with -wake: the UDP `port` of the magic packets")
 	fs.Duration("settle", 300*time.Millisecond, "how long to collect the broker's retained presence before deciding who is present")
 	var s settings
 	words, err := l.Load(args, &s)
@@ -102,10 +113,16 @@ func load(args []string, out io.Writer) (job, error) {
 	if s.JSON && !s.Status {
 		return job{}, cli.Usagef("-json goes with -status")
 	}
-	if s.Keygen != "" || s.Status {
+	if s.Keygen != "" || s.Status || s.Wake {
 		if len(words) > 0 {
-			return job{}, cli.Usagef("-keygen and -status take no reason words (got %q)", strings.Join(words, " "))
+			return job{}, cli.Usagef("-keygen, -status and -wake take no reason words (got %q)", strings.Join(words, " "))
 		}
+	}
+	if s.Wake && (s.Reboot || s.Cancel || s.Status || s.Delay > 0 || s.Wait > 0) {
+		return job{}, cli.Usagef("-wake goes alone (with -target or -group)")
+	}
+	if s.Wake && (s.WakeEvery <= 0 || s.WakeLimit <= 0 || s.WakeStage <= 0 || s.WakePort <= 0 || s.WakePort > 65535) {
+		return job{}, cli.Usagef("-wake-every, -wake-limit and -wake-stage-wait must be positive, -wake-port a port")
 	}
 	if s.Keygen != "" {
 		return j, nil

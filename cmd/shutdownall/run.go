@@ -64,6 +64,9 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	if j.s.Status {
 		return s.status(out)
 	}
+	if j.s.Wake {
+		return s.wake(ctx, out)
+	}
 	return s.send(ctx, out)
 }
 
@@ -113,10 +116,12 @@ type session struct {
 	probe chan struct{}
 	kick  chan struct{}
 	beats beats
+	// back carries hosts whose presence came back, for -wake.
+	back chan string
 }
 
 func newSession(j job) *session {
-	return &session{j: j, fleet: newFleet(), probe: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+	return &session{j: j, fleet: newFleet(), probe: make(chan struct{}, 1), kick: make(chan struct{}, 1), back: make(chan string, 256)}
 }
 
 func (s *session) connect(ctx context.Context) error {
@@ -178,6 +183,12 @@ func (s *session) onPresence(m mqtt.Message) {
 		r.presence(host, present)
 	}
 	s.mu.Unlock()
+	if present && !m.Retained {
+		select {
+		case s.back <- host:
+		default:
+		}
+	}
 	s.signal(s.kick)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
 	"github.com/stormguard/stormguard/heartbeat"
+	"github.com/stormguard/stormguard/internal/guard"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/storm"
 	"github.com/stormguard/stormguard/weather"
@@ -43,6 +44,7 @@ type settings struct {
 	Site     map[string]any   `mapstructure:"site"`
 	Storm    map[string]any   `mapstructure:"storm"`
 	Sources  []map[string]any `mapstructure:"sources"`
+	Wake     map[string]any   `mapstructure:"wake"`
 
 	Heartbeat time.Duration `mapstructure:"heartbeat"`
 }
@@ -55,12 +57,13 @@ type config struct {
 	sources []sourceSpec
 	signKey ed25519.PrivateKey
 	topics  wire.Topics
+	wake    guard.WakeConfig
 }
 
 // newLoader defines the flags of run and check.
 func newLoader(program string, out io.Writer) *cli.Loader {
 	l := cli.NewLoader(program, summary, "[flags]", "STORMGUARD", out)
-	l.Keys = []string{"site", "storm", "sources"}
+	l.Keys = []string{"site", "storm", "sources", "wake"}
 	l.EnvNames = []string{"STORMGUARD_XWEATHER_CLIENT_SECRET", "STORMGUARD_OWM_API_KEY"}
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
@@ -110,6 +113,9 @@ func load(l *cli.Loader, args []string) (config, error) {
 		if c.signKey, err = keys.LoadPrivate(s.SignKey); err != nil {
 			return config{}, fmt.Errorf("sign-key: %w", err)
 		}
+	}
+	if c.wake, err = loadWake(s.Wake); err != nil {
+		return config{}, err
 	}
 	if c.sources, err = loadSources(s.Sources, c); err != nil {
 		return config{}, err

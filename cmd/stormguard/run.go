@@ -46,7 +46,7 @@ func newGuard(c config) (*guard.Guard, error) {
 	gc := guard.Config{
 		Storm: c.storm, MQTT: m, Topics: c.topics, QoS: byte(c.s.QoS), StateDir: c.s.StateDir,
 		SignKey: c.signKey, Issuer: "stormguard@" + c.s.Name, Expires: c.s.Expires, Tick: c.s.Tick, Logger: log,
-		Heartbeat: c.s.Heartbeat,
+		Heartbeat: c.s.Heartbeat, Wake: c.wake,
 	}
 	for _, sp := range c.sources {
 		switch s := sp.source.(type) {

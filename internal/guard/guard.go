@@ -67,6 +67,9 @@ type Config struct {
 
 	// Heartbeat is how often stormguard beats (package heartbeat); 0 is off.
 	Heartbeat time.Duration
+
+	// Wake wakes the hosts a storm powered down after its all clear (wake.go).
+	Wake WakeConfig
 }
 
 // Validate reports the first bad setting.
@@ -126,6 +129,9 @@ type Guard struct {
 	sched  *scheduler.Scheduler
 	once   sync.Once
 	link   link
+	// wk follows the fleet for the wake-up after a storm; nil when off.
+	wk     *waker
+	runCtx context.Context
 }
 
 // New checks cfg, restores the saved state, if any, and prepares the
@@ -169,6 +175,11 @@ func New(cfg Config) (*Guard, error) {
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
+	if cfg.Wake.Enabled {
+		if g.wk, err = newWaker(cfg.Wake, cfg.StateDir, cfg.Logger); err != nil {
+			return nil, fmt.Errorf("state-dir: %w", err)
+		}
+	}
 	if err := g.connect(); err != nil {
 		return nil, err
 	}
@@ -208,6 +219,7 @@ func (g *Guard) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer close(g.done)
+	g.runCtx = ctx
 	go g.publisher(ctx)
 	heartbeat.Start(ctx, g.client, heartbeat.Config{Topics: g.cfg.Topics, Name: Name, Interval: g.cfg.Heartbeat, Logger: g.log})
 	g.client.Start()
@@ -221,6 +233,7 @@ func (g *Guard) Run(ctx context.Context) error {
 		g.queueCommand(c)
 	}
 	g.setWatch(g.engine.State().Phase)
+	g.resumeWake(ctx)
 	tick := time.NewTicker(g.cfg.Tick)
 	defer tick.Stop()
 	for {

@@ -24,6 +24,8 @@ type input struct {
 	lost error
 	// probe is a liveness check from the watchdog: closed by the loop.
 	probe chan struct{}
+	// refresh asks for the retained state again (a wake-up ended).
+	refresh bool
 }
 
 func (g *Guard) handle(in input) {
@@ -45,6 +47,8 @@ func (g *Guard) handle(in input) {
 		g.linkDown(now, in.lost)
 	case in.probe != nil:
 		close(in.probe)
+	case in.refresh:
+		g.publishState(g.engine.State(), now.UTC())
 	}
 }
 
@@ -88,6 +92,7 @@ func (g *Guard) perform(actions []storm.Action) {
 		switch a := a.(type) {
 		case storm.Shutdown:
 			c := g.command(a, now)
+			g.wk.issued(c.ID)
 			cmds = append(cmds, c)
 			g.outbox = append(g.outbox, c)
 			save = true
@@ -136,6 +141,7 @@ func (g *Guard) announceAction(now time.Time, a storm.Action) {
 	case storm.AllClear:
 		ev.Kind = EventAllClear
 		g.log.Info("all clear", "text", a.Reason)
+		defer g.wakeAfter(g.runCtx, a.StormID)
 	case storm.Event:
 		ev.Kind = string(a.Kind)
 		if a.Kind == storm.EventWarn {

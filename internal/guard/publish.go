@@ -44,6 +44,8 @@ type State struct {
 	// Broker is the link to the broker as stormguard saw it: the last
 	// outage, reported once the link was back.
 	Broker *Link `json:"broker,omitempty"`
+	// Wake is the last wake-up after a storm, when waking is on.
+	Wake *WakeReport `json:"wake,omitempty"`
 	storm.State
 }
 
@@ -69,6 +71,9 @@ func (g *Guard) connect() error {
 		return err
 	}
 	c.Handle(g.cfg.Topics.Command(wire.Cancel), 1, g.onCancelMessage)
+	if g.wk != nil {
+		g.wk.subscribe(c, g.cfg.Topics)
+	}
 	c.OnLost(func(err error) { g.send(input{lost: err}) })
 	c.OnConnect(func() {
 		g.send(input{connected: true})
@@ -100,7 +105,7 @@ func (g *Guard) announce() {
 }
 
 func (g *Guard) publishState(st storm.State, now time.Time) {
-	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st, Broker: g.link.report()}
+	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st, Broker: g.link.report(), Wake: g.wk.lastReport()}
 	if st.Nearest != nil && st.Nearest.HasBearing {
 		msg.Bearing = weather.Compass(st.Nearest.BearingDeg)
 	}

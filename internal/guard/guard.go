@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stormguard/stormguard/heartbeat"
@@ -130,8 +131,9 @@ type Guard struct {
 	once   sync.Once
 	link   link
 	// wk follows the fleet for the wake-up after a storm; nil when off.
-	wk     *waker
-	runCtx context.Context
+	wk         *waker
+	runCtx     context.Context
+	refreshing atomic.Bool
 }
 
 // New checks cfg, restores the saved state, if any, and prepares the
@@ -175,11 +177,12 @@ func New(cfg Config) (*Guard, error) {
 	if err := g.restore(); err != nil {
 		return nil, err
 	}
-	if cfg.Wake.Enabled {
-		if g.wk, err = newWaker(cfg.Wake, cfg.StateDir, cfg.Logger); err != nil {
-			return nil, fmt.Errorf("state-dir: %w", err)
-		}
+	// The fleet's progress is in the state; waking after the storm is
+	// up to cfg.Wake.
+	if g.wk, err = newWaker(cfg.Wake, cfg.StateDir, cfg.Logger); err != nil {
+		return nil, fmt.Errorf("state-dir: %w", err)
 	}
+	g.wk.changed = g.fleetChanged
 	if err := g.connect(); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type State struct {
 	Broker *Link `json:"broker,omitempty"`
 	// Wake is the last wake-up after a storm, when waking is on.
 	Wake *WakeReport `json:"wake,omitempty"`
+	// Fleet is the hosts in the order they power down, with their
+	// presence and latest answer.
+	Fleet []FleetHost `json:"fleet,omitempty"`
 	storm.State
 }
 
@@ -105,7 +108,7 @@ func (g *Guard) announce() {
 }
 
 func (g *Guard) publishState(st storm.State, now time.Time) {
-	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st, Broker: g.link.report(), Wake: g.wk.lastReport()}
+	msg := State{V: 1, At: now, Issuer: g.cfg.Issuer, CommandID: commandID(st), State: st, Broker: g.link.report(), Wake: g.wk.lastReport(), Fleet: g.wk.fleet()}
 	if st.Nearest != nil && st.Nearest.HasBearing {
 		msg.Bearing = weather.Compass(st.Nearest.BearingDeg)
 	}

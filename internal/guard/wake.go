@@ -86,12 +86,15 @@ type waker struct {
 	states  map[string]wire.HostState
 	present map[string]bool
 	rec     wakeRecord
+	acks    map[string]wire.Ack // each host's latest
+	// changed is called when the fleet picture changed (to publish it).
+	changed func()
 	back    chan string
 	report  *WakeReport
 }
 
 func newWaker(cfg WakeConfig, dir string, log *slog.Logger) (*waker, error) {
-	w := &waker{cfg: cfg, log: log, path: filepath.Join(dir, WakeFile), states: map[string]wire.HostState{}, present: map[string]bool{}, back: make(chan string, 256)}
+	w := &waker{cfg: cfg, log: log, path: filepath.Join(dir, WakeFile), states: map[string]wire.HostState{}, present: map[string]bool{}, acks: map[string]wire.Ack{}, changed: func() {}, back: make(chan string, 256)}
 	b, err := os.ReadFile(w.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -113,6 +116,7 @@ func (w *waker) subscribe(c *mqtt.Client, t wire.Topics) {
 				w.mu.Lock()
 				w.states[s.Host] = s
 				w.mu.Unlock()
+				w.changed()
 			}
 		}
 	})
@@ -125,6 +129,7 @@ func (w *waker) subscribe(c *mqtt.Client, t wire.Topics) {
 		w.mu.Lock()
 		w.present[host] = present
 		w.mu.Unlock()
+		w.changed()
 		if present {
 			select {
 			case w.back <- host:
@@ -133,8 +138,12 @@ func (w *waker) subscribe(c *mqtt.Client, t wire.Topics) {
 		}
 	})
 	c.Handle(t.AckFilter(), 1, func(m mqtt.Message) {
-		if k, err := wire.DecodeAck(m.Payload); err == nil {
+		if k, err := wire.DecodeAck(m.Payload); err == nil && wire.ValidName(k.Host) == nil {
+			w.mu.Lock()
+			w.acks[k.Host] = k
+			w.mu.Unlock()
 			w.onAck(k)
+			w.changed()
 		}
 	})
 }
@@ -142,7 +151,7 @@ func (w *waker) subscribe(c *mqtt.Client, t wire.Topics) {
 // onAck notes a host that started going down for a command: the state
 // file keeps it until the wake-up.
 func (w *waker) onAck(k wire.Ack) {
-	if k.State != wire.Executing && k.State != wire.Stopping || k.ID == "" {
+	if !w.cfg.Enabled || k.State != wire.Executing && k.State != wire.Stopping || k.ID == "" {
 		return
 	}
 	w.mu.Lock()
@@ -246,7 +255,7 @@ func (w *waker) lastReport() *WakeReport {
 // own goroutine and reports by events, the log and the state.
 func (g *Guard) wakeAfter(ctx context.Context, stormID string) {
 	w := g.wk
-	if w == nil || stormID == "" {
+	if w == nil || !w.cfg.Enabled || stormID == "" {
 		return
 	}
 	targets, up, noAddr := w.plan(stormID)
@@ -310,7 +319,7 @@ const wakeSettle = 2 * time.Second
 // stormguard was down or waking them: those recorded for another storm
 // than the current one, or for the current one when it is clear.
 func (g *Guard) resumeWake(ctx context.Context) {
-	if g.wk == nil {
+	if g.wk == nil || !g.wk.cfg.Enabled {
 		return
 	}
 	st := g.engine.State()
@@ -345,4 +354,61 @@ func (g *Guard) resumeWake(ctx context.Context) {
 			g.wakeAfter(ctx, id)
 		}
 	}()
+}
+
+// FleetHost is one host in stormguard's state: where it stands in the
+// staged power-down.
+type FleetHost struct {
+	Host    string `json:"host"`
+	Stage   int    `json:"stage"`
+	Present bool   `json:"present"`
+	// Last is the host's latest answer ("scheduled", "executing",
+	// "stopping", ...) and the command it was about.
+	Last      wire.AckState `json:"last,omitempty"`
+	CommandID string        `json:"command_id,omitempty"`
+	// Waiting says what its countdown waits for, past the deadline.
+	Waiting string `json:"waiting,omitempty"`
+}
+
+// fleet lists the hosts in the order they power down.
+func (w *waker) fleet() []FleetHost {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]FleetHost, 0, len(w.states))
+	for h, s := range w.states {
+		f := FleetHost{Host: h, Stage: s.StageOf(), Present: w.present[h], Waiting: s.Waiting}
+		if k, ok := w.acks[h]; ok {
+			f.Last, f.CommandID = k.State, k.ID
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b FleetHost) int {
+		if a.Stage != b.Stage {
+			return a.Stage - b.Stage
+		}
+		return strings.Compare(a.Host, b.Host)
+	})
+	return out
+}
+
+// fleetRefresh is how often at most the state is published again for
+// the fleet's progress alone.
+const fleetRefresh = time.Second
+
+// fleetChanged runs on paho's goroutines: it asks the loop, at most once
+// per fleetRefresh, to publish the state again, never waiting for it.
+func (g *Guard) fleetChanged() {
+	if !g.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(fleetRefresh, func() {
+		select {
+		case g.inbox <- input{refresh: true}:
+		default:
+		}
+		g.refreshing.Store(false)
+	})
 }

@@ -124,6 +124,16 @@ func TestWakeAfterTheStorm(t *testing.T) {
 	}
 	publish(tp.Ack("manual"), false, wire.Ack{ID: "sa-20260701T180000-abcd", Host: "manual", Action: wire.Shutdown, State: wire.Executing, At: time.Now().UTC()})
 	waitFile(t, dir, 3)
+	// The state shows the fleet in stage order, with its progress.
+	next(t, msgs, "the fleet's progress in the state", func(m mqtt.Message) bool {
+		var s State
+		if m.Topic != tp.State(Name) || json.Unmarshal(m.Payload, &s) != nil || len(s.Fleet) != len(hosts) {
+			return false
+		}
+		first, last := s.Fleet[0], s.Fleet[len(s.Fleet)-1]
+		return first.Host == "desk" && first.Stage == 1 && last.Host == "hottub" && last.Stage == 9 &&
+			last.Last == wire.Executing && last.CommandID == cmd.ID
+	})
 	for _, h := range []string{"hottub", "nas", "desk", "manual"} {
 		publish(tp.Presence(h), true, "False")
 	}

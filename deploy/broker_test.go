@@ -420,6 +420,22 @@ func TestBrokerACL(t *testing.T) {
 		}
 	})
 
+	t.Run("agent reads the other hosts' states, presence and acks", func(t *testing.T) {
+		for _, topic := range []string{"stormguard/state/pi3", "resourceavailable/pi3/presence", "stormguard/ack/pi3"} {
+			got, _ := mustConnect(t, b.TLSURL, who{certDir: filepath.Join(pki, "nas")}, topic)
+			_, pi3 := mustConnect(t, b.TLSURL, who{certDir: filepath.Join(pki, "pi3")}, "")
+			publish(t, pi3, topic, "from pi3")
+			select {
+			case p := <-got:
+				if p != "from pi3" {
+					t.Errorf("nas read %q on %s", p, topic)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("nas cannot read %s: the stages need it", topic)
+			}
+		}
+	})
+
 	t.Run("no certificate, no connection", func(t *testing.T) {
 		caPEM, err := os.ReadFile(filepath.Join(pki, "nas", certs.CAFile))
 		if err != nil {

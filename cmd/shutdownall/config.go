@@ -66,7 +66,8 @@ const exitCodes = `exit status:
   2  usage error: a bad flag or argument
   3  with -wait: a host answered that the command failed (the detail says
      why), or that it rejected, expired or cancelled it
-  4  with -wait: a host stayed silent or showed no sign of going down in time
+  4  with -wait: a host stayed silent or showed no sign of going down in time;
+     with -wake: a host did not come back in time or has no Wake-on-LAN address
   5  a -target or -group the broker does not know: nothing was sent`
 
 // job is one run of shutdownall, ready to go.

@@ -51,7 +51,8 @@ func TestStagesAcrossAGuardRestart(t *testing.T) {
 	tp := wire.Topics{}
 	dir := t.TempDir()
 	hang := filepath.Join(t.TempDir(), "hang.sh")
-	os.WriteFile(hang, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755)
+	// It runs as long as the test's directory exists: no process outlives the test.
+	os.WriteFile(hang, []byte("#!/bin/sh\nwhile [ -e \"$0\" ]; do sleep 0.1; done\n"), 0o755)
 	ok := filepath.Join(t.TempDir(), "ok.sh")
 	os.WriteFile(ok, []byte("#!/bin/sh\nexit 0\n"), 0o755)
 	desk := stagedAgent(t, b.URL, "desk", 1, []string{hang})

@@ -35,8 +35,8 @@ type Cell struct {
 type Host struct {
 	Name string `json:"name"`
 	// Present is the retained presence; Seen is false until one arrived.
-	Present bool           `json:"present"`
-	Seen    bool           `json:"seen"`
+	Present bool            `json:"present"`
+	Seen    bool            `json:"seen"`
 	State   *wire.HostState `json:"state,omitempty"`
 	// Acks holds the latest ack per command id, for the current storm.
 	Acks map[string]wire.Ack `json:"acks,omitempty"`

@@ -63,6 +63,20 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Hooks are told what the runner sees and sends, for metrics.
+	Hooks Hooks
+}
+
+// Hooks are called on the runner's goroutines and must not block; any may
+// be nil.
+type Hooks struct {
+	// Report gets every report a source delivered.
+	Report func(weather.Report)
+	// Shutdown is called for every SHUTDOWN queued for publishing.
+	Shutdown func(wire.Command)
+	// PublishFailed gets the kind of message ("command", "state", "event",
+	// "presence") of every publish attempt the broker did not accept.
+	PublishFailed func(kind string)
 }
 
 // Validate reports the first bad setting.

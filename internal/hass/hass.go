@@ -150,4 +150,3 @@ func (p *Publisher) publish(ctx context.Context, topic string, b []byte) bool {
 	}
 	return true
 }
-

@@ -42,6 +42,11 @@ type settings struct {
 	Site     map[string]any   `mapstructure:"site"`
 	Storm    map[string]any   `mapstructure:"storm"`
 	Sources  []map[string]any `mapstructure:"sources"`
+	// The status page, Home Assistant and notifications (reach.go).
+	HTTP          string         `mapstructure:"http"`
+	Status        map[string]any `mapstructure:"status"`
+	HomeAssistant map[string]any `mapstructure:"homeassistant"`
+	Notify        map[string]any `mapstructure:"notify"`
 }
 
 // config is a loaded, checked configuration, ready to run.
@@ -52,12 +57,13 @@ type config struct {
 	sources []sourceSpec
 	signKey ed25519.PrivateKey
 	topics  wire.Topics
+	reach   reach
 }
 
 // newLoader defines the flags of run and check.
 func newLoader(program string, out io.Writer) *cli.Loader {
 	l := cli.NewLoader(program, summary, "[flags]", "STORMGUARD", out)
-	l.Keys = []string{"site", "storm", "sources"}
+	l.Keys = []string{"site", "storm", "sources", "status", "homeassistant", "notify"}
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
 	host, _ := os.Hostname()
@@ -66,6 +72,7 @@ func newLoader(program string, out io.Writer) *cli.Loader {
 	fs.String("sign-key", "", "sign every SHUTDOWN with this Ed25519 private key `file` (shutdownall -keygen makes one)")
 	fs.Duration("expires", 15*time.Minute, "a SHUTDOWN not carried out by its deadline plus this is void")
 	fs.Duration("tick", time.Second, "how often deadlines, the all clear and silent sources are checked")
+	fs.String("http", "", "serve the status page and /metrics on this `address`, e.g. 127.0.0.1:8080; off when empty")
 	return l
 }
 
@@ -111,6 +118,9 @@ func load(l *cli.Loader, args []string) (config, error) {
 		if !slices.ContainsFunc(c.sources, func(sp sourceSpec) bool { return sp.name == name }) {
 			return config{}, fmt.Errorf("storm.context-triggers[%d]: no source named %q", i, name)
 		}
+	}
+	if c.reach, err = loadReach(s, c.topics); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }

@@ -34,6 +34,7 @@ type settings struct {
 	RequireSigned bool          `mapstructure:"require-signed"`
 	Retention     time.Duration `mapstructure:"journal-retention"`
 	JournalMax    int64         `mapstructure:"journal-max-bytes"`
+	Metrics       string        `mapstructure:"metrics"`
 }
 
 func defaultPowerCmds() (shutdown, reboot, warn string) {
@@ -53,6 +54,12 @@ func defaultStateDir() string {
 
 // load reads the agent's settings from args, the environment and -config.
 func load(args []string, out io.Writer) (agent.Config, error) {
+	cfg, _, err := loadSettings(args, out)
+	return cfg, err
+}
+
+// loadSettings is load that also returns the settings outside agent.Config.
+func loadSettings(args []string, out io.Writer) (agent.Config, settings, error) {
 	l := cli.NewLoader("agent", summary, "[flags]", "STORMGUARD_AGENT", out)
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
@@ -70,20 +77,21 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.Bool("require-signed", false, "reject commands that are not signed by a -public-key (plain text included)")
 	fs.Duration("journal-retention", 90*24*time.Hour, "how long the journal remembers a command id it acted on")
 	fs.Int64("journal-max-bytes", 4<<20, "journal size at which it is rotated (the older generation is kept as journal.1.jsonl)")
+	fs.String("metrics", "", "serve Prometheus metrics at /metrics on this `address`, e.g. 127.0.0.1:9101; off when empty")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
-		return agent.Config{}, err
+		return agent.Config{}, s, err
 	}
 	if fs.NArg() > 0 {
-		return agent.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return agent.Config{}, s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	pub, err := keys.LoadPublic(s.PublicKeys)
 	if err != nil {
-		return agent.Config{}, fmt.Errorf("public-key: %w", err)
+		return agent.Config{}, s, fmt.Errorf("public-key: %w", err)
 	}
 	m, err := s.Conn.MQTT("stormguard-agent-" + s.Name)
 	if err != nil {
-		return agent.Config{}, err
+		return agent.Config{}, s, err
 	}
 	cfg := agent.Config{
 		Policy: agent.Policy{Host: s.Name, Groups: s.Groups, Topics: s.Topics(), MaxAge: s.MaxAge,
@@ -93,18 +101,25 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose),
 		Retention: s.Retention, JournalLimit: s.JournalMax,
 	}
-	return cfg, cfg.Validate()
+	return cfg, s, cfg.Validate()
 }
 
 // Run loads the settings and serves until ctx ends.
 func Run(ctx context.Context, args []string) error {
-	cfg, err := load(args, os.Stderr)
+	cfg, s, err := loadSettings(args, os.Stderr)
 	if err != nil {
 		return err
 	}
 	a, err := agent.New(cfg)
 	if err != nil {
 		return err
+	}
+	if s.Metrics != "" {
+		stop, err := serveMetrics(s.Metrics, cfg.Host, a, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	// Ready once configured with the client set up; the broker may be down.
 	if err := sdnotify.Ready("serving as " + cfg.Host); err != nil {

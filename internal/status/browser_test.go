@@ -92,6 +92,7 @@ func TestPageShowsAStrikeAndCancelsTheCountdown(t *testing.T) {
 	t.Cleanup(func() { stopGuard(); <-gdone })
 	<-g.Ready()
 	fleettest.DryRunAgent(t, b.URL, "pi")
+	fleettest.DryRunAgent(t, b.URL, "nas")
 
 	// The page, on its own connection, as stormguard runs it.
 	c, err := mqtt.New(mqtt.Config{Brokers: []string{b.URL}, ClientID: "status-browser", CleanSession: true, Ordered: true})
@@ -126,6 +127,17 @@ func TestPageShowsAStrikeAndCancelsTheCountdown(t *testing.T) {
 	cx, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`#plot circle.strike`), "cx"))
 	if err != nil || !strings.HasPrefix(cx.Value, "-") {
 		t.Errorf("a strike to the WSW drawn at cx=%q (%v), want left of the site", cx.Value, err)
+	}
+	// On a phone's width the page fits: nothing wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil || wide {
+		t.Errorf("the page is wider than a 390 px phone screen (%v)", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1000, 1000)); err != nil {
+		t.Fatal(err)
 	}
 	if *screenshot != "" {
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

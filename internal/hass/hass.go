@@ -119,8 +119,8 @@ func (p *Publisher) sync(ctx context.Context, s watch.Snapshot) {
 	}
 	add(guardID, p.guardDevice())
 	for _, h := range s.Hosts {
-		if h.State == nil {
-			continue // presence alone may be a servicemanager resource
+		if !h.Agent() {
+			continue
 		}
 		add(hostID(h.Name), p.hostDevice(h))
 	}

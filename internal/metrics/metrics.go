@@ -127,6 +127,9 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	var up, down, unknown, pending float64
 	for _, h := range s.Hosts {
+		if !h.Agent() {
+			continue
+		}
 		switch {
 		case !h.Seen:
 			unknown++

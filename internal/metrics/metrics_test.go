@@ -41,8 +41,9 @@ func TestGuardMetrics(t *testing.T) {
 			}}},
 		Hosts: []watch.Host{
 			{Name: "a", Seen: true, Present: true, State: &wire.HostState{Pending: []wire.Pending{{ID: "x"}}}},
-			{Name: "b", Seen: true, Present: false},
-			{Name: "c", Seen: true, Present: true},
+			{Name: "b", Seen: true, Present: false, State: &wire.HostState{}},
+			{Name: "c", Seen: true, Present: true, State: &wire.HostState{}},
+			{Name: "weatherstation", Seen: true, Present: true}, // not an agent
 		}}
 	g := NewGuard("v1.2.3", func() watch.Snapshot { return snap })
 	g.Report(weather.Report{Source: "blitz", Strikes: make([]weather.Strike, 3)})

@@ -174,7 +174,7 @@ func (s *Server) view() View {
 		sort.Slice(v.Sources, func(i, j int) bool { return v.Sources[i].Name < v.Sources[j].Name })
 	}
 	for _, h := range snap.Hosts {
-		if h.State == nil && !h.Seen {
+		if !h.Agent() {
 			continue
 		}
 		e := Host{Name: h.Name, Presence: "unknown"}

@@ -185,6 +185,9 @@ func (a *alerter) takeDue(now time.Time) (ready []Alert, next time.Time) {
 // failed, who had it cancelled and who did not answer at all.
 func downReport(al Alert, s Snapshot) Alert {
 	for _, h := range s.Hosts {
+		if !h.Agent() {
+			continue
+		}
 		ack, ok := h.Acks[al.CommandID]
 		switch {
 		case !ok, ack.State == wire.Received, ack.State == wire.Scheduled:

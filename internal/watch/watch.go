@@ -42,6 +42,11 @@ type Host struct {
 	Acks map[string]wire.Ack `json:"acks,omitempty"`
 }
 
+// Agent reports whether h is an agent: it has published a host state. A
+// resource seen only through its presence may be anything the
+// servicemanager tracks.
+func (h Host) Agent() bool { return h.State != nil }
+
 // Snapshot is the latest picture. Guard is nil until stormguard's retained
 // state arrived.
 type Snapshot struct {

@@ -95,9 +95,12 @@ func TestWatcherFollowsTheFleetAndAlerts(t *testing.T) {
 	publish(t, pub, topics.Presence("nas"), true, wire.PresenceTrue)
 	publish(t, pub, topics.Presence("pi"), true, wire.PresenceTrue)
 	publish(t, pub, topics.State("pi"), true, wire.HostState{V: 1, Host: "pi", Version: "1.2", Online: true})
+	publish(t, pub, topics.State("nas"), true, wire.HostState{V: 1, Host: "nas", Online: true})
+	// A resource with a presence and no host state is not an agent.
+	publish(t, pub, topics.Presence("weatherstation"), true, wire.PresenceTrue)
 	w := start(t, b.URL, 50*time.Millisecond)
-	waitFor(t, w, "two present hosts", func(s Snapshot) bool {
-		return len(s.Hosts) == 2 && s.Hosts[0].Present && s.Hosts[1].Present && s.Guard != nil && s.Hosts[1].State != nil
+	waitFor(t, w, "two present agents", func(s Snapshot) bool {
+		return len(s.Hosts) == 3 && s.Hosts[0].Present && s.Hosts[0].Agent() && s.Hosts[1].Agent() && !s.Hosts[2].Agent() && s.Guard != nil
 	})
 
 	near := &storm.Strike{DistanceKM: 30, Source: "feed"}
@@ -128,7 +131,7 @@ func TestWatcherFollowsTheFleetAndAlerts(t *testing.T) {
 
 	// Clearing a host's retained state removes it.
 	publish(t, pub, topics.State("pi"), true, "")
-	waitFor(t, w, "pi removed", func(s Snapshot) bool { return len(s.Hosts) == 1 && s.Hosts[0].Name == "nas" })
+	waitFor(t, w, "pi removed", func(s Snapshot) bool { return len(s.Hosts) == 2 && s.Hosts[0].Name == "nas" && s.Hosts[1].Name == "weatherstation" })
 }
 
 func TestCancelledCountdownSendsNoDownAlert(t *testing.T) {

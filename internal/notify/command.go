@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/stormguard/stormguard/internal/watch"
 )
@@ -40,6 +41,8 @@ func (c *Command) Notify(ctx context.Context, a watch.Alert) error {
 	cmd.Env = append(cmd.Env, "STORMGUARD_EVENT="+string(a.Kind), "STORMGUARD_TITLE="+oneLine(a.Title))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// A child that keeps the output open past the timeout is not waited for.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", c.Argv[0], ctx.Err())

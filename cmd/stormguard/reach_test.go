@@ -58,6 +58,14 @@ func TestReachThroughTheDaemon(t *testing.T) {
 	w := newWatcher(t, b.URL, "homeassistant/device/+/config")
 	web, webCh := hook(t)
 	ntfy, ntfyCh := hook(t)
+	// A notifier that never answers holds up nothing.
+	// (It reads the body first: only then does the server notice the
+	// client going away.)
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(stuck.Close)
 	dir := t.TempDir()
 	tok := filepath.Join(dir, "cancel-token")
 	os.WriteFile(tok, []byte("0123456789abcdef-token\n"), 0o600)
@@ -69,7 +77,9 @@ status:
 homeassistant:
   power-buttons: true
 notify:
+  timeout: 1h
   webhook:
+    - url: `+stuck.URL+`/stuck
     - url: `+web.URL+`/hook
   ntfy:
     - server: `+ntfy.URL+`

@@ -67,7 +67,10 @@ func pub(t *testing.T, c *mqtt.Client, topic string, retained bool, payload stri
 }
 
 func TestDiscovery(t *testing.T) {
-	b := mqtttest.NATS(t)
+	mqtttest.Each(t, testDiscovery)
+}
+
+func testDiscovery(t *testing.T, b *mqtttest.Broker) {
 	topics := wire.Topics{}
 	ch := make(chan mqtt.Message, 64)
 	c := fleettest.Client(t, b.URL, func(c *mqtt.Client) {
@@ -76,6 +79,7 @@ func TestDiscovery(t *testing.T) {
 	st, _ := wire.HostState{Host: "nas", Version: "1.4.0", Online: true}.Encode()
 	pub(t, c, topics.State("nas"), true, string(st))
 	pub(t, c, topics.Presence("nas"), true, wire.PresenceTrue)
+	mqtttest.WaitRetainedMatch(t, b.URL, nil, topics.State("nas"), "host state", func(p []byte) bool { return len(p) > 0 })
 	run(t, b.URL, Config{Prefix: "homeassistant", Topics: topics, Version: "v9", StatusURL: "http://gw.lan:8080/"})
 
 	g := nextConfig(t, ch, "homeassistant/device/stormguard_guard/config")

@@ -91,8 +91,6 @@ func TestPageShowsAStrikeAndCancelsTheCountdown(t *testing.T) {
 	go func() { g.Run(gctx); close(gdone) }()
 	t.Cleanup(func() { stopGuard(); <-gdone })
 	<-g.Ready()
-	fleettest.DryRunAgent(t, b.URL, "pi")
-	fleettest.DryRunAgent(t, b.URL, "nas")
 
 	// The page, on its own connection, as stormguard runs it.
 	c, err := mqtt.New(mqtt.Config{Brokers: []string{b.URL}, ClientID: "status-browser", CleanSession: true, Ordered: true})
@@ -105,6 +103,13 @@ func TestPageShowsAStrikeAndCancelsTheCountdown(t *testing.T) {
 	srv := httptest.NewServer(status.New(status.Config{Watcher: w, ShutdownKM: 16, WatchKM: 40, Token: "s3cret",
 		Cancel: status.Canceller(c.Publish, topics), Refresh: time.Second}))
 	t.Cleanup(srv.Close)
+	if err := c.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The agents start after the page's subscription, so their states
+	// arrive live rather than from the broker's retained store.
+	fleettest.DryRunAgent(t, b.URL, "pi")
+	fleettest.DryRunAgent(t, b.URL, "nas")
 
 	ctx := browser(t, path)
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/#token=s3cret"),

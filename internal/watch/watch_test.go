@@ -81,13 +81,16 @@ func waitFor(t *testing.T, w *Watcher, what string, ok func(Snapshot) bool) Snap
 		select {
 		case <-ch:
 		case <-deadline:
-			t.Fatalf("no %s within 10s", what)
+			t.Fatalf("no %s within 10s: %+v", what, w.Snapshot())
 		}
 	}
 }
 
 func TestWatcherFollowsTheFleetAndAlerts(t *testing.T) {
-	b := mqtttest.NATS(t)
+	mqtttest.Each(t, testWatcher)
+}
+
+func testWatcher(t *testing.T, b *mqtttest.Broker) {
 	topics := wire.Topics{}
 	pub := fleettest.Client(t, b.URL, nil)
 	// Retained before the watcher starts: not news, but part of the picture.
@@ -98,6 +101,12 @@ func TestWatcherFollowsTheFleetAndAlerts(t *testing.T) {
 	publish(t, pub, topics.State("nas"), true, wire.HostState{V: 1, Host: "nas", Online: true})
 	// A resource with a presence and no host state is not an agent.
 	publish(t, pub, topics.Presence("weatherstation"), true, wire.PresenceTrue)
+	// nats-server stores retained messages asynchronously: wait until a new
+	// subscriber would get them.
+	for _, h := range []string{"pi", "nas"} {
+		mqtttest.WaitRetainedMatch(t, b.URL, nil, topics.State(h), "host state", func(p []byte) bool { return len(p) > 0 })
+	}
+	mqtttest.WaitRetainedMatch(t, b.URL, nil, topics.State(guard.Name), "stormguard state", func(p []byte) bool { return len(p) > 0 })
 	w := start(t, b.URL, 50*time.Millisecond)
 	waitFor(t, w, "two present agents", func(s Snapshot) bool {
 		return len(s.Hosts) == 3 && s.Hosts[0].Present && s.Hosts[0].Agent() && s.Hosts[1].Agent() && !s.Hosts[2].Agent() && s.Guard != nil
@@ -131,7 +140,9 @@ func TestWatcherFollowsTheFleetAndAlerts(t *testing.T) {
 
 	// Clearing a host's retained state removes it.
 	publish(t, pub, topics.State("pi"), true, "")
-	waitFor(t, w, "pi removed", func(s Snapshot) bool { return len(s.Hosts) == 2 && s.Hosts[0].Name == "nas" && s.Hosts[1].Name == "weatherstation" })
+	waitFor(t, w, "pi removed", func(s Snapshot) bool {
+		return len(s.Hosts) == 2 && s.Hosts[0].Name == "nas" && s.Hosts[1].Name == "weatherstation"
+	})
 }
 
 func TestCancelledCountdownSendsNoDownAlert(t *testing.T) {

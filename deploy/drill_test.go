@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,8 +143,9 @@ func TestDrill(t *testing.T) {
 	if err != nil {
 		t.Fatalf("shutdownall -wait: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "all 1 host(s) answered") {
-		t.Errorf("shutdownall -wait did not report nas's answer:\n%s", out)
+	if !regexp.MustCompile(`(?m)^nas +done \(dry run\) +dry run: would run systemctl poweroff -i +\d+ms$`).Match(out) ||
+		!strings.Contains(string(out), "all 1 host(s) confirmed") {
+		t.Errorf("shutdownall -wait did not report nas's dry run:\n%s", out)
 	}
 	// The dry run's outcome names the packaged power command.
 	const want = "dry run: would run systemctl poweroff -i"

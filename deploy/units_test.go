@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +71,7 @@ type nfpmConfig struct {
 		Type string `yaml:"type"`
 	} `yaml:"contents"`
 	Scripts map[string]string `yaml:"scripts"`
+	Depends []string          `yaml:"depends"`
 }
 
 func readNFPM(t *testing.T, path string) nfpmConfig {
@@ -108,6 +111,9 @@ func TestUnitsKeepTheirPromises(t *testing.T) {
 				} else if got := u.get(w.section, w.key); got != w.value {
 					t.Errorf("[%s] %s=%s, want %q", w.section, w.key, got, w.value)
 				}
+			}
+			if codes := strings.Fields(u.get("Service", "RestartPreventExitStatus")); !slices.Contains(codes, "78") || !slices.Contains(codes, "2") {
+				t.Errorf("RestartPreventExitStatus=%v: a service that cannot read its configuration (exit 78) or its command line (exit 2) would restart every few seconds forever", codes)
 			}
 			if wd := u.get("Service", "WatchdogSec"); wd == "" || wd == "0" {
 				t.Errorf("WatchdogSec=%q: a stuck event loop would never be restarted", wd)
@@ -151,6 +157,16 @@ func TestUnitsKeepTheirPromises(t *testing.T) {
 				if !strings.Contains(string(b), "[ -d /run/systemd/system ]") || !strings.Contains(string(b), name) {
 					t.Errorf("%s script must act on %s only where systemd runs ([ -d /run/systemd/system ])", s, name)
 				}
+				if !strings.Contains(string(b), "deb-systemd-") {
+					t.Errorf("%s script does not use Debian's deb-systemd-helper/deb-systemd-invoke", s)
+				}
+				code := regexp.MustCompile(`(?m)^\s*#.*$`).ReplaceAllString(string(b), "")
+				if m := regexp.MustCompile(`systemctl +(enable|disable|start|stop|restart|try-restart)`).FindString(code); m != "" {
+					t.Errorf("%s script runs %q itself; deb-systemd-helper and deb-systemd-invoke keep the administrator's choices", s, m)
+				}
+			}
+			if !slices.Contains(c.Depends, "init-system-helpers") {
+				t.Errorf("%s does not depend on init-system-helpers (deb-systemd-helper)", pkg)
 			}
 		})
 	}

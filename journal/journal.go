@@ -265,7 +265,17 @@ func (j *Journal) Pending() (int, error) {
 func (j *Journal) Append(sync bool, rs ...Record) ([]Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	start := len(j.backlog)
+	b, err := j.encode(j.backlog, rs)
+	if err != nil {
+		return rs, fmt.Errorf("journal append: %w", err)
+	}
+	j.backlog = b
+	return rs, j.flush(sync)
+}
+
+// encode numbers the records (and stamps those without a time) and
+// appends them to buf as lines.
+func (j *Journal) encode(buf []byte, rs []Record) ([]byte, error) {
 	for i := range rs {
 		j.seq++
 		rs[i].Seq = j.seq
@@ -274,12 +284,11 @@ func (j *Journal) Append(sync bool, rs ...Record) ([]Record, error) {
 		}
 		b, err := json.Marshal(rs[i])
 		if err != nil {
-			j.backlog = j.backlog[:start]
-			return rs, fmt.Errorf("journal append: %w", err)
+			return nil, err
 		}
-		j.backlog = append(append(j.backlog, b...), '\n')
+		buf = append(append(buf, b...), '\n')
 	}
-	return rs, j.flush(sync)
+	return buf, nil
 }
 
 // Retry writes (and syncs) whatever the disk refused before; it reopens a
@@ -360,18 +369,9 @@ func (j *Journal) NextSeq() int64 {
 func (j *Journal) Rotate(snapshot []Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var buf []byte
-	for i := range snapshot {
-		j.seq++
-		snapshot[i].Seq = j.seq
-		if snapshot[i].At.IsZero() {
-			snapshot[i].At = time.Now().UTC()
-		}
-		b, err := json.Marshal(snapshot[i])
-		if err != nil {
-			return fmt.Errorf("journal rotate: %w", err)
-		}
-		buf = append(append(buf, b...), '\n')
+	buf, err := j.encode(nil, snapshot)
+	if err != nil {
+		return fmt.Errorf("journal rotate: %w", err)
 	}
 	tmp := j.path + ".new"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)

@@ -42,7 +42,11 @@ type Config struct {
 	// ManualAck leaves acknowledging each message to the handler (Message.Ack),
 	// so a message is acknowledged only after it is safely handled.
 	ManualAck bool
-	Logger    *slog.Logger
+	// FailFast makes the first connect a single attempt (each broker once):
+	// WaitReady then returns its cause at once instead of waiting while the
+	// client retries. For command-line tools; daemons keep retrying.
+	FailFast bool
+	Logger   *slog.Logger
 }
 
 // Will is a last-will message.
@@ -118,6 +122,15 @@ type Client struct {
 	onLost []func(error)
 	ready  chan struct{} // closed after the first connect's subscriptions
 	once   sync.Once
+
+	// The link's state, from paho's connection notifications (link.go).
+	broker     string // the URL of the last broker tried
+	up         bool
+	troubleKey string // broker and cause last logged
+	lastErr    *ConnError
+	downSince  time.Time
+	failed     chan struct{} // closed when a FailFast first connect fails
+	startErr   error
 }
 
 // New prepares a client; Start connects it.
@@ -138,12 +151,16 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{cfg: cfg, log: log.With("client", cfg.ClientID), ready: make(chan struct{})}
+	c := &Client{cfg: cfg, log: log.With("client", cfg.ClientID), ready: make(chan struct{}), failed: make(chan struct{})}
 	o := paho.NewClientOptions()
 	for _, b := range cfg.Brokers {
 		o.AddBroker(b)
 	}
 	o.SetClientID(cfg.ClientID)
+	// 3.1.1 only: paho would otherwise retry a refused CONNECT as MQTT 3.1
+	// and report that second answer ("unacceptable protocol version")
+	// instead of the broker's real one ("not authorised").
+	o.SetProtocolVersion(4)
 	o.SetUsername(cfg.Username)
 	o.SetPassword(cfg.Password)
 	if cfg.TLS != nil {
@@ -155,7 +172,7 @@ func New(cfg Config) (*Client, error) {
 	o.SetOrderMatters(cfg.Ordered)
 	o.SetAutoReconnect(true)
 	o.SetMaxReconnectInterval(cfg.MaxReconnect)
-	o.SetConnectRetry(true)
+	o.SetConnectRetry(!cfg.FailFast)
 	o.SetConnectRetryInterval(min(2*time.Second, cfg.MaxReconnect))
 	o.SetKeepAlive(cfg.KeepAlive)
 	o.SetPingTimeout(min(10*time.Second, cfg.KeepAlive))
@@ -174,8 +191,9 @@ func New(cfg Config) (*Client, error) {
 	// Subscribe call: the default handler routes them too (go-libraries.md §1).
 	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.dispatch(m) })
 	o.SetOnConnectHandler(func(paho.Client) { c.connected() })
+	// Connection trouble is logged from the notifications, once per change.
+	o.SetConnectionNotificationHandler(c.notify)
 	o.SetConnectionLostHandler(func(_ paho.Client, err error) {
-		c.log.Warn("broker connection lost", "err", err)
 		c.mu.Lock()
 		hooks := append([]func(error){}, c.onLost...)
 		c.mu.Unlock()
@@ -217,18 +235,45 @@ func (c *Client) OnLost(f func(error)) {
 // Start begins connecting in the background and returns at once; the
 // client keeps retrying while the broker is down.
 func (c *Client) Start() {
-	c.pc.Connect()
+	t := c.pc.Connect()
+	if !c.cfg.FailFast {
+		return
+	}
+	go func() {
+		<-t.Done()
+		err := t.Error()
+		if err == nil {
+			return
+		}
+		c.mu.Lock()
+		if c.lastErr != nil {
+			c.startErr = c.lastErr
+		} else {
+			c.startErr = &ConnError{Broker: c.broker, Cause: Cause(err), Err: err}
+		}
+		c.mu.Unlock()
+		close(c.failed)
+	}()
 }
 
 // Ready is closed once the first connection has its subscriptions.
 func (c *Client) Ready() <-chan struct{} { return c.ready }
 
-// WaitReady waits for Ready or ctx.
+// WaitReady waits for Ready or ctx. With Config.FailFast it returns the
+// first attempt's failure (a *ConnError) as soon as it is known; otherwise,
+// when ctx ends first, the error names the last trouble seen.
 func (c *Client) WaitReady(ctx context.Context) error {
 	select {
 	case <-c.ready:
 		return nil
+	case <-c.failed:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.startErr
 	case <-ctx.Done():
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		}
 		return fmt.Errorf("connect to %v: %w", c.cfg.Brokers, ctx.Err())
 	}
 }

@@ -66,8 +66,10 @@ func (c *Client) connected() {
 	c.mu.Lock()
 	routes := append([]route(nil), c.routes...)
 	hooks := append([]func(){}, c.onConn...)
+	b := c.broker
 	c.mu.Unlock()
-	c.log.Info("connected to broker")
+	c.linkUp()
+	c.log.Info("connected to broker", "broker", b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, r := range routes {

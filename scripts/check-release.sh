@@ -23,6 +23,17 @@ if [ "$(uname -m)" = x86_64 ]; then
 	done
 fi
 
+# The embedded test broker (nats-server) belongs to the tests and
+# stormguard-demo, never to a shipped binary (deploy/release_test.go checks
+# the source the same way).
+for d in linux-amd64 linux-arm64 linux-armv6 linux-armv7 darwin-arm64 windows-amd64; do
+	for b in dist/$d/*; do
+		if go version -m "$b" | grep -q 'nats-io/nats-server'; then
+			fail "$b links nats-server"
+		fi
+	done
+done
+
 deb_version="${version#v}"
 deb_version="${deb_version/-/\~}" # nfpm: v1.2.3-rc1 becomes 1.2.3~rc1
 for arch in amd64 arm64 armhf; do
@@ -32,6 +43,7 @@ for arch in amd64 arm64 armhf; do
 		"stormguard-servicemanager:/usr/bin/stormguard-servicemanager:/usr/lib/systemd/system/stormguard-servicemanager.service:/etc/stormguard/servicemanager.yaml" \
 		"stormguard-shutdownall:/usr/bin/shutdownall::/etc/stormguard/shutdownall.yaml"; do
 		IFS=: read -r pkg bin unit conf <<<"$spec"
+		name="${bin#/usr/bin/}"
 		deb="dist/deb/${pkg}_${deb_version}_${arch}.deb"
 		[ -f "$deb" ] || fail "missing $deb"
 		info="$(dpkg-deb -I "$deb")"
@@ -41,6 +53,10 @@ for arch in amd64 arm64 armhf; do
 		grep -q "^-rwxr-xr-x .* \.$bin\$" <<<"$list" || fail "$deb: no executable $bin"
 		[ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] || fail "$deb: wrong Package"
 		dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx "$conf" || fail "$deb: $conf is not a conffile"
+		for f in "/usr/share/doc/$pkg/copyright" "/usr/share/man/man1/$name.1.gz" \
+			"/usr/share/bash-completion/completions/$name" "/usr/share/zsh/vendor-completions/_$name"; do
+			grep -q " \.$f\$" <<<"$list" || fail "$deb: no $f"
+		done
 		if [ -n "$unit" ]; then
 			grep -q " \.$unit\$" <<<"$list" || fail "$deb: no $unit"
 			for s in postinst prerm; do

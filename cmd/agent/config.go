@@ -106,9 +106,9 @@ func loadSettings(args []string, out io.Writer) (agent.Config, settings, error) 
 
 // Run loads the settings and serves until ctx ends.
 func Run(ctx context.Context, args []string) error {
-	cfg, s, err := loadSettings(args, os.Stderr)
+	cfg, s, err := loadSettings(args, os.Stdout)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	a, err := agent.New(cfg)
 	if err != nil {

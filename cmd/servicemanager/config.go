@@ -61,21 +61,20 @@ var headFlags = map[string]bool{"h": true, "v": true, "version": true, "host": t
 // when it has printed what was asked for.
 // Help and the version go to stdout, mistakes to stderr.
 func loadConfig(args []string, stdout, stderr io.Writer) (Config, error) {
-	l := cli.NewLoader("servicemanager", "", "", "STORMGUARD_SERVICEMANAGER", stdout)
-	l.FS.SetOutput(stderr)
+	l := cli.NewLoader("servicemanager", "", "[flags]", "STORMGUARD_SERVICEMANAGER", stdout)
+	l.Summary = "servicemanager tracks" + strings.TrimPrefix(strings.SplitN(usageHead, "\n\n", 3)[1], "Tracks") // for the man page
 	cli.AddConnFlags(l.FS, 0)
 	l.FS.String("name", "servicemanager", "the manager's own resource `name` on resourceavailable/<name>/presence")
 	l.FS.String("client-id", "", "MQTT client `id` (default servicemanager-<hostname>)")
 	l.FS.String("state", "", "keep the picture in this `file` across restarts (topics announced without the retain flag are otherwise forgotten)")
 	l.FS.Bool("always-retain", false, "publish every False retained, also for topics only seen live (MQTT 3.1.1 does not tell a subscriber whether a live message was published retained)")
-	l.FS.Usage = func() { usage(l.FS, stdout) }
+	l.Help = func(w io.Writer) { usage(l.FS, w) }
 	var cfg Config
 	rest, err := l.Load(args, &cfg)
 	if err != nil {
 		return Config{}, usageError(err)
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "servicemanager takes no arguments, got %q\n", rest)
 		return Config{}, usageError(fmt.Errorf("unexpected arguments %q", rest))
 	}
 	if cfg.ClientID == "" {

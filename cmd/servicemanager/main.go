@@ -22,15 +22,17 @@ func main() {
 	stop()
 	switch {
 	case err == nil, errors.Is(err, cli.ErrHelp), errors.Is(err, cli.ErrVersion):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
 	default:
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-		os.Exit(1)
+		if errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "hint: "+cli.Invoked("servicemanager")+" -h lists the settings")
+			os.Exit(2)
+		}
+		os.Exit(cli.ExitCode(err))
 	}
 }
 
-// errUsage marks a bad command line; flag has already printed why.
+// errUsage marks a bad command line.
 var errUsage = errors.New("usage")
 
 func usageError(err error) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,14 +31,17 @@ const levelTrace = slog.LevelDebug - 4
 // -v, every message received with -v -v.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo - slog.Level(4*min(cfg.Verbose, 2))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(cli.Handler(w, level))
 }
 
 // Run loads the settings from args and runs the manager until ctx ends.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	cfg, err := loadConfig(args, m.Stdout, m.Stderr)
 	if err != nil {
-		return err
+		if errors.Is(err, errUsage) {
+			return err
+		}
+		return cli.Configuration(err)
 	}
 	log := m.Logger
 	if log == nil {
@@ -45,7 +49,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	mc, err := cfg.MQTT(cfg.ClientID)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	reg, err := presence.New(presence.Config{Topics: cfg.Topics(), AlwaysRetain: cfg.AlwaysRetain})
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +18,13 @@ import (
 
 const summary = `shutdownall tells the fleet to power down (the default), reboot (-reboot) or
 call off a countdown (-cancel). The words after the flags are the reason every
-host journals. With -wait it waits for every host that is present to answer
-and exits non-zero, naming the silent ones, unless all did.
+host journals. With -wait it waits until every host that is present shows it
+is going down (a stopping answer, or offline after executing; for a dry run,
+done), and otherwise exits non-zero naming the hosts that failed or did not.
+
+With no reason words on a terminal it shows what it will power down and
+asks first; reason words or -y skip the question (scripts, and the original
+"shutdownall storm" usage).
 
 examples:
   shutdownall storm coming, back at 21:00
@@ -44,11 +48,25 @@ type settings struct {
 	SignKey  string        `mapstructure:"sign-key"`
 	Settle   time.Duration `mapstructure:"settle"`
 	ID       string        `mapstructure:"id"`
+	Yes      bool          `mapstructure:"y"`
+	JSON     bool          `mapstructure:"json"`
 }
+
+// exitCodes ends -h; the README and the man page say the same.
+const exitCodes = `exit status:
+  0  sent; with -wait, every host confirmed: going down (a stopping answer,
+     or offline after executing), done in dry run, or for -cancel, cancelled
+  1  not sent, or no answer possible: broker unreachable or refusing, an error
+  2  usage error: a bad flag or argument
+  3  with -wait: a host answered that the command failed (the detail says
+     why), or that it rejected, expired or cancelled it
+  4  with -wait: a host stayed silent or showed no sign of going down in time
+  5  a -target or -group the broker does not know: nothing was sent`
 
 // job is one run of shutdownall, ready to go.
 type job struct {
 	s       settings
+	words   []string
 	action  wire.Action
 	cmd     wire.Command
 	mqtt    mqtt.Config
@@ -58,6 +76,7 @@ type job struct {
 
 func load(args []string, out io.Writer) (job, error) {
 	l := cli.NewLoader("shutdownall", summary, "[flags] [reason words...]", "STORMGUARD_SHUTDOWNALL", out)
+	l.Trailer = exitCodes
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
 	fs.Bool("reboot", false, "reboot instead of powering down")
@@ -71,16 +90,21 @@ func load(args []string, out io.Writer) (job, error) {
 	fs.Bool("status", false, "show every known host: online or not, pending countdowns, last answer")
 	fs.String("keygen", "", "write a new Ed25519 command-signing key pair into `dir` and exit")
 	fs.String("sign-key", "", "sign commands with this Ed25519 private key `file` (see -keygen)")
+	fs.Bool("y", false, "do not ask before sending, even on a terminal with no reason words")
+	fs.Bool("json", false, "with -status: print the fleet as JSON")
 	fs.Duration("settle", 300*time.Millisecond, "how long to collect the broker's retained presence before deciding who is present")
 	var s settings
 	words, err := l.Load(args, &s)
 	if err != nil {
 		return job{}, err
 	}
-	j := job{s: s, topics: s.Topics(), action: wire.Shutdown}
+	j := job{s: s, words: words, topics: s.Topics(), action: wire.Shutdown}
+	if s.JSON && !s.Status {
+		return job{}, cli.Usagef("-json goes with -status")
+	}
 	if s.Keygen != "" || s.Status {
 		if len(words) > 0 {
-			return job{}, fmt.Errorf("-keygen and -status take no reason words (got %q)", strings.Join(words, " "))
+			return job{}, cli.Usagef("-keygen and -status take no reason words (got %q)", strings.Join(words, " "))
 		}
 	}
 	if s.Keygen != "" {
@@ -88,32 +112,32 @@ func load(args []string, out io.Writer) (job, error) {
 	}
 	switch {
 	case s.Reboot && s.Cancel:
-		return job{}, errors.New("-reboot and -cancel: choose one")
+		return job{}, cli.Usagef("-reboot and -cancel: choose one")
 	case s.Reboot:
 		j.action = wire.Reboot
 	case s.Cancel:
 		j.action = wire.Cancel
 	}
 	if s.Delay < 0 || s.Wait < 0 || s.Expires < 0 {
-		return job{}, errors.New("delay, wait and expires must not be negative")
+		return job{}, cli.Usagef("delay, wait and expires must not be negative")
 	}
 	if s.Cancel && s.Delay > 0 {
-		return job{}, errors.New("-delay does not apply to -cancel")
+		return job{}, cli.Usagef("-delay does not apply to -cancel")
 	}
 	if s.ID != "" && !s.Cancel {
-		return job{}, errors.New("-id names the command to cancel: use it with -cancel")
+		return job{}, cli.Usagef("-id names the command to cancel: use it with -cancel")
 	}
 	for _, t := range s.Targets {
 		if err := wire.ValidName(t); err != nil {
-			return job{}, fmt.Errorf("target: %w", err)
+			return job{}, cli.Usagef("target: %w", err)
 		}
 	}
 	if s.Group != "" {
 		if err := wire.ValidName(s.Group); err != nil {
-			return job{}, fmt.Errorf("group: %w", err)
+			return job{}, cli.Usagef("group: %w", err)
 		}
 		if len(s.Targets) > 0 {
-			return job{}, errors.New("-target and -group: choose one")
+			return job{}, cli.Usagef("-target and -group: choose one")
 		}
 	}
 	if s.SignKey != "" {
@@ -150,6 +174,7 @@ func load(args []string, out io.Writer) (job, error) {
 		return job{}, err
 	}
 	j.mqtt.CleanSession = true
+	j.mqtt.FailFast = true
 	j.mqtt.Logger = cli.ToolLogger(s.Verbose)
 	return j, nil
 }

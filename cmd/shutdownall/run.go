@@ -1,13 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/stormguard/stormguard/keys"
@@ -15,17 +16,35 @@ import (
 	"github.com/stormguard/stormguard/wire"
 )
 
+// Exit codes (README, -h and the man page list them).
+const (
+	exitFailed      = 3 // a host answered that the command failed, or rejected, expired or cancelled it
+	exitUnconfirmed = 4 // with -wait: a host stayed silent or showed no sign of going down
+	exitUnknown     = 5 // a -target or -group the broker does not know: nothing sent
+)
+
 // silentError is the failure of -wait: it names the hosts; no hint needed.
-type silentError struct{ msg string }
+type silentError struct {
+	msg  string
+	code int
+}
 
 func (e *silentError) Error() string { return e.msg }
 
 // Quiet reports that the message needs no usage hint.
 func (e *silentError) Quiet() bool { return true }
 
+// ExitCode is the process's exit status for this failure.
+func (e *silentError) ExitCode() int {
+	if e.code == 0 {
+		return exitUnconfirmed
+	}
+	return e.code
+}
+
 // Run does what the command line says and writes the result to out.
 func Run(ctx context.Context, args []string, out io.Writer) error {
-	j, err := load(args, os.Stderr)
+	j, err := load(args, out)
 	if err != nil {
 		return err
 	}
@@ -43,9 +62,45 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer s.c.Close(250 * time.Millisecond)
 	if j.s.Status {
-		return s.status(ctx, out)
+		return s.status(out)
 	}
 	return s.send(ctx, out)
+}
+
+// Where the question before a bare shutdownall is asked; tests replace them.
+var (
+	stdin       io.Reader = os.Stdin
+	interactive           = func() bool {
+		fi, err := os.Stdin.Stat()
+		return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+)
+
+// confirm shows what the command reaches and asks; a bare shutdownall on
+// a terminal is easily typed by mistake. Reason words or -y skip it.
+func (s *session) confirm(out io.Writer, expect, away []string) error {
+	if s.j.s.Yes || len(s.j.words) > 0 || s.j.action == wire.Cancel || !interactive() {
+		return nil
+	}
+	verb := map[wire.Action]string{wire.Shutdown: "power down", wire.Reboot: "reboot"}[s.j.action]
+	fmt.Fprintf(out, "This will %s %d host(s) now present: %s\n", verb, len(expect), orNone(expect))
+	if len(away) > 0 {
+		fmt.Fprintf(out, "and, when they come back, %d offline: %s\n", len(away), strings.Join(away, ", "))
+	}
+	fmt.Fprint(out, "Go ahead? [y/N] ")
+	line, _ := bufio.NewReader(stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return &silentError{msg: "nothing sent", code: 1}
+}
+
+func orNone(hosts []string) string {
+	if len(hosts) == 0 {
+		return "(none)"
+	}
+	return strings.Join(hosts, ", ")
 }
 
 // session is one connection with the fleet view and the roll call.
@@ -79,8 +134,10 @@ func (s *session) connect(ctx context.Context) error {
 	c.Start()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// FailFast: a broker that refuses, or is not there, is said at once
+	// with its cause (refused, not authorised, TLS, DNS).
 	if err := c.WaitReady(cctx); err != nil {
-		return fmt.Errorf("%w (is the broker at %s up, and are the credentials right?)", err, strings.Join(s.j.mqtt.Brokers, ", "))
+		return err
 	}
 	// The retained presence comes right after each SUBACK; a message of our
 	// own sent after that marks its end, then a short settle catches stragglers.
@@ -133,6 +190,15 @@ func (s *session) onAgent(m mqtt.Message) {
 }
 
 func (s *session) onState(m mqtt.Message) {
+	if m.Topic == s.j.topics.State(guardName) {
+		var g guardState
+		if json.Unmarshal(m.Payload, &g) == nil {
+			s.mu.Lock()
+			s.fleet.guard = &g
+			s.mu.Unlock()
+		}
+		return
+	}
 	st, err := wire.DecodeHostState(m.Payload)
 	if err != nil || wire.ValidName(st.Host) != nil {
 		return
@@ -180,9 +246,17 @@ func (s *session) send(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	s.mu.Lock()
+	unknown := s.fleet.unknown(cmd.Targets, s.j.s.Group)
 	expect := s.fleet.expected(cmd.Targets, s.j.s.Group)
-	s.roll = newRoll(cmd.Action, cmd.ID, expect, time.Now())
+	away := s.fleet.away(cmd.Targets, s.j.s.Group)
+	s.roll = newRoll(cmd.Action, cmd.ID, expect, s.fleet.dryRuns(), time.Now())
 	s.mu.Unlock()
+	if len(unknown) > 0 {
+		return &silentError{code: exitUnknown, msg: fmt.Sprintf("not known to the broker: %s; nothing sent (shutdownall -status lists the known hosts)", strings.Join(unknown, ", "))}
+	}
+	if err := s.confirm(out, expect, away); err != nil {
+		return err
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for _, topic := range s.topics() {
@@ -194,11 +268,14 @@ func (s *session) send(ctx context.Context, out io.Writer) error {
 	if !cmd.Deadline.IsZero() {
 		fmt.Fprintf(out, "hosts act at %s unless cancelled: shutdownall -cancel\n", cmd.Deadline.Format(time.RFC3339))
 	}
+	if len(away) > 0 {
+		fmt.Fprintf(out, "offline now, will get it from the broker when back: %s\n", strings.Join(away, ", "))
+	}
 	if s.j.s.Wait == 0 {
 		return nil
 	}
 	if len(expect) == 0 {
-		return &silentError{"no host is present to answer (shutdownall -status shows what the broker knows)"}
+		return &silentError{msg: "no host is present to answer (shutdownall -status shows what the broker knows)"}
 	}
 	fmt.Fprintf(out, "waiting up to %s for %d host(s): %s\n", s.j.s.Wait, len(expect), strings.Join(expect, ", "))
 	deadline := time.After(s.j.s.Wait)
@@ -219,17 +296,44 @@ wait:
 		}
 	}
 	s.mu.Lock()
-	failed, silent := s.roll.report(out)
+	o := s.roll.report(out)
 	s.mu.Unlock()
-	switch {
-	case len(silent) > 0 && len(failed) > 0:
-		return &silentError{fmt.Sprintf("silent: %s; not done: %s", strings.Join(silent, ", "), strings.Join(failed, ", "))}
-	case len(silent) > 0:
-		return &silentError{"present but silent: " + strings.Join(silent, ", ")}
-	case len(failed) > 0:
-		return &silentError{"not done: " + strings.Join(failed, ", ")}
+	var parts []string
+	for _, st := range []wire.AckState{wire.Failed, wire.Rejected, wire.Expired, wire.Cancelled, wire.Duplicate, wire.Done, wire.Scheduled, wire.Executing, wire.Stopping} {
+		if hosts := o.why[st]; len(hosts) > 0 {
+			if st == wire.Failed {
+				for i, h := range hosts {
+					if d := o.detail[h]; d != "" {
+						hosts[i] = fmt.Sprintf("%s (%s)", h, oneLine(d))
+					}
+				}
+			}
+			parts = append(parts, string(st)+": "+strings.Join(hosts, ", "))
+		}
 	}
-	fmt.Fprintf(out, "all %d host(s) answered\n", len(expect))
+	if len(o.unconfirmed) > 0 {
+		what := "no sign of going down"
+		if cmd.Action == wire.Cancel {
+			what = "no final answer"
+		}
+		parts = append(parts, what+": "+strings.Join(o.unconfirmed, ", "))
+	}
+	if len(o.silent) > 0 {
+		parts = append(parts, "present but silent: "+strings.Join(o.silent, ", "))
+	}
+	if len(parts) > 0 {
+		code := exitUnconfirmed
+		if len(o.failed) > 0 {
+			code = exitFailed
+		}
+		return &silentError{msg: strings.Join(parts, "; "), code: code}
+	}
+	switch cmd.Action {
+	case wire.Cancel:
+		fmt.Fprintf(out, "all %d host(s) answered\n", len(expect))
+	default:
+		fmt.Fprintf(out, "all %d host(s) confirmed (going down, or done in dry run)\n", len(expect))
+	}
 	return nil
 }
 
@@ -248,45 +352,4 @@ func (s *session) topics() []string {
 		return []string{t.GroupCommand(a, s.j.s.Group)}
 	}
 	return []string{t.Command(a)}
-}
-
-// status prints every host the broker knows about.
-func (s *session) status(_ context.Context, out io.Writer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	hosts := s.fleet.hosts()
-	if len(hosts) == 0 {
-		fmt.Fprintln(out, "no hosts known to the broker (agents announce commandavailable/<host>/shutdown)")
-		return nil
-	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tONLINE\tGROUPS\tPENDING\tLAST ANSWER")
-	for _, h := range hosts {
-		st := s.fleet.states[h]
-		online := "no"
-		if s.fleet.present[h] {
-			online = "yes"
-		}
-		if st.DryRun {
-			online += " (dry run)"
-		}
-		pending := "-"
-		if len(st.Pending) > 0 {
-			var ps []string
-			for _, p := range st.Pending {
-				ps = append(ps, fmt.Sprintf("%s at %s", p.Action, p.Deadline.Format("15:04:05Z07:00")))
-			}
-			pending = strings.Join(ps, "; ")
-		}
-		last := "-"
-		if st.Last != nil {
-			last = fmt.Sprintf("%s %s %s (%s)", st.Last.Action, st.Last.ID, st.Last.State, st.Last.At.Format(time.RFC3339))
-		}
-		groups := strings.Join(st.Groups, ",")
-		if groups == "" {
-			groups = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h, online, groups, pending, last)
-	}
-	return tw.Flush()
 }

@@ -35,21 +35,23 @@ example:
 // runCerts makes the certificates a fleet needs (stormguard certs).
 func runCerts(_ context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("stormguard certs", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() { fmt.Fprint(out, certsUsage, "\nflags:\n"); fs.PrintDefaults() }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	dir := fs.String("dir", "pki", "`directory` for the CA and every certificate directory")
 	broker := fs.String("broker", "", "broker `hosts` (DNS names or IP addresses, comma-separated) for the server certificate")
 	days := fs.Int("days", 3650, "validity of new certificates in `days`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(out, certsUsage, "\nflags:\n")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 			return cli.ErrHelp
 		}
-		return err
+		return &cli.UsageError{Err: err}
 	}
 	names := fs.Args()
 	if *broker == "" && len(names) == 0 {
-		fs.Usage()
-		return errors.New("certs: give -broker and/or at least one client NAME")
+		return cli.Usagef("certs: give -broker and/or at least one client NAME")
 	}
 	for _, n := range names {
 		if err := wire.ValidName(n); err != nil {

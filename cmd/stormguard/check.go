@@ -15,7 +15,7 @@ import (
 // once (listen briefly to streams) and print what each one sees.
 func runCheck(ctx context.Context, args []string, out io.Writer) error {
 	l := newLoader("stormguard check", out)
-	l.Summary = "stormguard check validates the config and asks each source once, printing what it\nsees; streams are listened to for -listen. It exits non-zero when the config is\ninvalid or a source failed."
+	l.Summary = "stormguard check validates the config, connects to the fleet broker with the\nconfigured identity and checks that it may subscribe to CANCEL and publish\ncommands, then asks each source once, printing what it sees; streams are\nlistened to for -listen. It exits non-zero when the config is invalid, the\nbroker cannot be reached or refuses, or a source failed."
 	l.FS.Duration("listen", 10*time.Second, "how long to listen to each streaming source")
 	c, err := load(l, args)
 	if err != nil {
@@ -24,6 +24,10 @@ func runCheck(ctx context.Context, args []string, out io.Writer) error {
 	listen := l.FS.Lookup("listen").Value.(interface{ Get() any }).Get().(time.Duration)
 	fmt.Fprintf(out, "config ok: site %.4f,%.4f; shutdown inside %.1f km, watch inside %.1f km, grace %v, all clear %v; %d sources\n",
 		c.site.Lat, c.site.Lon, c.storm.ShutdownRadiusKM, c.storm.WatchRadiusKM, c.storm.Grace, c.storm.AllClear, len(c.sources))
+	brokerLines, brokerOK := checkBroker(ctx, c)
+	for _, line := range brokerLines {
+		fmt.Fprintln(out, line)
+	}
 	stop := startClients(c)
 	defer stop()
 	var mu sync.Mutex
@@ -47,7 +51,12 @@ func runCheck(ctx context.Context, args []string, out io.Writer) error {
 	for _, r := range results {
 		fmt.Fprintln(out, r)
 	}
-	if failed > 0 {
+	switch {
+	case !brokerOK && failed > 0:
+		return fmt.Errorf("check: the fleet broker refused or is unreachable, and %d of %d sources failed", failed, len(c.sources))
+	case !brokerOK:
+		return fmt.Errorf("check: the fleet broker refused or is unreachable (see above)")
+	case failed > 0:
 		return fmt.Errorf("check: %d of %d sources failed", failed, len(c.sources))
 	}
 	return nil

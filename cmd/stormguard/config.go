@@ -64,6 +64,7 @@ type config struct {
 func newLoader(program string, out io.Writer) *cli.Loader {
 	l := cli.NewLoader(program, summary, "[flags]", "STORMGUARD", out)
 	l.Keys = []string{"site", "storm", "sources", "status", "homeassistant", "notify"}
+	l.EnvNames = []string{"STORMGUARD_XWEATHER_CLIENT_SECRET", "STORMGUARD_OWM_API_KEY"}
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
 	host, _ := os.Hostname()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
@@ -15,9 +14,9 @@ import (
 
 // runDaemon is "stormguard run": watch and act until ctx ends.
 func runDaemon(ctx context.Context, args []string, out io.Writer) error {
-	c, err := load(newLoader("stormguard run", os.Stderr), args)
+	c, err := load(newLoader("stormguard run", out), args)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	log := cli.Logger(c.s.Verbose)
 	hooks, stopReach, err := startReach(ctx, c, log)
@@ -27,7 +26,7 @@ func runDaemon(ctx context.Context, args []string, out io.Writer) error {
 	defer stopReach()
 	g, err := newGuard(c, hooks)
 	if err != nil {
-		return err
+		return cli.Configuration(err)
 	}
 	stop := startClients(c)
 	defer stop()

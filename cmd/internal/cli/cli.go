@@ -76,37 +76,72 @@ type Loader struct {
 	Out     io.Writer
 	// Keys are config-file keys that have no flag (nested settings).
 	Keys []string
+	// EnvNames are further environment variables under Env that the
+	// program reads itself (secrets, say): not unknown.
+	EnvNames []string
+	// Trailer ends the -h text (exit codes, say).
+	Trailer string
+	// Help, when set, writes the -h text instead of the common layout.
+	Help func(w io.Writer)
 }
 
 // NewLoader makes a loader with an empty flag set that also has -config,
 // -v, -version and -h.
 func NewLoader(program, summary, usage, env string, out io.Writer) *Loader {
 	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(out)
+	// The flag package would print every parse error with the whole usage;
+	// Load prints the usage for -h only and returns errors as UsageError.
+	fs.SetOutput(io.Discard)
+	if first, rest, ok := strings.Cut(program, " "); ok { // "stormguard run"
+		program = Invoked(first) + " " + rest
+	} else {
+		program = Invoked(program)
+	}
 	l := &Loader{Program: program, Summary: summary, Usage: usage, Env: env, FS: fs, Out: out}
 	fs.String("config", "", "read settings from this YAML, TOML or JSON `file` (every flag is also a key)")
 	fs.Var(new(Count), "v", "increase verbosity; repeatable")
 	fs.Bool("version", false, "print the version and exit")
-	fs.Usage = l.usage
+	fs.Usage = func() {}
 	return l
 }
 
-func (l *Loader) usage() {
-	fmt.Fprintf(l.Out, "usage: %s %s\n\n%s\n\nflags:\n", l.Program, l.Usage, l.Summary)
+// PrintUsage writes the -h text to w.
+func (l *Loader) PrintUsage(w io.Writer) {
+	if l.Help != nil {
+		l.Help(w)
+		return
+	}
+	fmt.Fprintf(w, "usage: %s %s\n\n%s\n\nflags:\n", l.Program, l.Usage, l.Summary)
+	l.FS.SetOutput(w)
 	l.FS.PrintDefaults()
-	fmt.Fprintf(l.Out, "\nEvery flag can also be set in the -config file under its own name, or in the\nenvironment as %s_<NAME> (upper case, dashes as underscores).\n", l.Env)
+	l.FS.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\nEvery flag can also be set in the -config file under its own name, or in the\nenvironment as %s_<NAME> (upper case, dashes as underscores).\n", l.Env)
+	if l.Trailer != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(l.Trailer, "\n"))
+	}
 }
 
 // Load parses args and fills out (a pointer to a struct whose fields carry
 // mapstructure tags named after the flags). It returns the positional
 // arguments. Unknown keys in the config file are errors that name the key.
 func (l *Loader) Load(args []string, out any) ([]string, error) {
+	if l.docs(args) {
+		return nil, ErrHelp
+	}
 	if err := l.FS.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			l.PrintUsage(l.Out)
+			return nil, ErrHelp
+		}
+		return nil, &UsageError{Err: err}
 	}
 	if l.FS.Lookup("version").Value.String() == "true" {
-		fmt.Fprintf(l.Out, "%s %s\n", l.Program, Version)
+		prog, _, _ := strings.Cut(l.Program, " ") // "stormguard run" is stormguard
+		fmt.Fprintf(l.Out, "%s %s\n", prog, Version)
 		return nil, ErrVersion
+	}
+	if err := l.checkEnv(os.Environ()); err != nil {
+		return nil, err
 	}
 	v := viper.New()
 	v.SetEnvPrefix(l.Env)
@@ -177,13 +212,14 @@ func fieldsHook(from, to reflect.Type, data any) (any, error) {
 }
 
 // Logger returns a key=value logger on stderr for a daemon: info by
-// default, debug with -v.
+// default, debug with -v. Under systemd the lines carry journal priorities
+// and no time stamp (Handler).
 func Logger(verbosity int) *slog.Logger {
 	level := slog.LevelInfo
 	if verbosity > 0 {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(Handler(os.Stderr, level))
 }
 
 // ToolLogger is Logger for a command-line tool, whose output is its
@@ -196,5 +232,5 @@ func ToolLogger(verbosity int) *slog.Logger {
 	case verbosity == 1:
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(Handler(os.Stderr, level))
 }

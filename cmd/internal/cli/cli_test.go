@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +97,57 @@ func TestConnMQTT(t *testing.T) {
 		if _, err := bad.MQTT("id"); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+func TestUnknownEnvironmentIsNamed(t *testing.T) {
+	t.Setenv("SGTEST_NAME", "ok")
+	t.Setenv("SGTEST_NMAE", "typo")
+	t.Setenv("SGTEST_HOTS", "typo")
+	var s testSettings
+	_, err := loader(&bytes.Buffer{}).Load(nil, &s)
+	var ue *UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "SGTEST_HOTS, SGTEST_NMAE") || ExitCode(err) != 2 {
+		t.Errorf("error = %v (exit %d), want a usage error naming both typos", err, ExitCode(err))
+	}
+}
+
+func TestOtherProgramsVariablesAreTheirs(t *testing.T) {
+	t.Setenv("STORMGUARD_AGENT_MAX_AGE", "1m")
+	t.Setenv("STORMGUARD_COMMAND_ID", "x")
+	t.Setenv("STORMGUARD_HOST", "h")
+	l := NewLoader("prog", "", "", "STORMGUARD", &bytes.Buffer{})
+	AddConnFlags(l.FS, 1)
+	var s testSettings
+	if _, err := l.Load(nil, &s); err != nil {
+		t.Errorf("stormguard's own and the agent's variables: %v", err)
+	}
+	t.Setenv("STORMGUARD_HOSTNAME", "typo")
+	if _, err := l.Load(nil, &s); err == nil || !strings.Contains(err.Error(), "STORMGUARD_HOSTNAME") {
+		t.Errorf("typo under the bare prefix: %v", err)
+	}
+}
+
+func TestUsageErrorsAreOneLineAndExit2(t *testing.T) {
+	var out bytes.Buffer
+	var s testSettings
+	_, err := loader(&out).Load([]string{"-nosuch"}, &s)
+	if ExitCode(err) != 2 || out.Len() != 0 || !strings.Contains(err.Error(), "-nosuch") {
+		t.Errorf("bad flag: exit %d, err %v, printed %q", ExitCode(err), err, out.String())
+	}
+	_, err = loader(&out).Load([]string{"-h"}, &s)
+	if ExitCode(err) != 0 || !strings.HasPrefix(out.String(), "usage: prog") {
+		t.Errorf("-h: exit %d, printed %q", ExitCode(err), out.String())
+	}
+}
+
+func TestJournalLinesCarryPriorityAndNoTime(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(JournalHandler(&out, slog.LevelDebug)).With("client", "agent-nas")
+	log.Warn("broker connection trouble; retrying", "cause", "not authorised")
+	log.Info("connected to broker")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "<4>level=WARN msg=") || !strings.HasPrefix(lines[1], "<6>level=INFO") || strings.Contains(out.String(), "time=") {
+		t.Errorf("journal lines:\n%s", out.String())
 	}
 }

@@ -78,7 +78,9 @@ func loadReach(s settings, t wire.Topics) (reach, error) {
 	if err := decodeStrict("homeassistant", s.HomeAssistant, &ha); err != nil {
 		return r, err
 	}
-	prefix := "homeassistant"
+	// Discovery is on wherever a prefix is configured; Home Assistant's
+	// own default is "homeassistant".
+	prefix := ""
 	if ha.Prefix != nil {
 		prefix = strings.Trim(*ha.Prefix, "/")
 	}

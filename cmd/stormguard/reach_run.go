@@ -77,7 +77,7 @@ func startReach(ctx context.Context, c config, log *slog.Logger) (guard.Hooks, f
 	}
 	d := notify.NewDispatcher(r.targets, notify.Options{Timeout: r.timeout, Logger: log})
 	d.Start(ctx)
-	go d.Pump(w.Alerts())
+	go d.Pump(ctx, w.Alerts())
 	go w.Run(ctx)
 	if b := r.bridge; b != nil {
 		b.Cancel, b.Logger = cancel, log

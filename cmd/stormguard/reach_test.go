@@ -75,6 +75,7 @@ status:
   public-url: http://`+httpAddr+`/
   cancel-token-file: `+tok+`
 homeassistant:
+  discovery-prefix: homeassistant
   power-buttons: true
 notify:
   timeout: 1h
@@ -144,5 +145,52 @@ notify:
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+func TestReachConfig(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "tok")
+	os.WriteFile(tok, []byte("0123456789abcdef\n"), 0o600)
+	short := filepath.Join(dir, "short")
+	os.WriteFile(short, []byte("letmein\n"), 0o600)
+	tests := []struct {
+		name string
+		yaml string
+		want string // an error containing this; "" for none
+		ok   func(r reach) bool
+	}{
+		{"nothing configured opens nothing", "", "", func(r reach) bool { return !r.on() && r.hass == nil }},
+		{"a prefix turns discovery on", "homeassistant: {discovery-prefix: homeassistant}", "", func(r reach) bool { return r.on() && r.hass.Prefix == "homeassistant" }},
+		{"power buttons need discovery", "homeassistant: {power-buttons: true}", "homeassistant.power-buttons", nil},
+		{"bad prefix", "homeassistant: {discovery-prefix: 'home assistant'}", "homeassistant.discovery-prefix", nil},
+		{"unknown key named", "notify: {ntfy: [{topic: x, password: y}]}", "notify.ntfy[0].password: unknown key", nil},
+		{"ntfy needs a topic", "notify: {ntfy: [{server: 'https://ntfy.sh'}]}", "notify.ntfy[0].topic: required", nil},
+		{"phone cancel needs the page", "notify: {ntfy: [{topic: x, cancel: status}]}", "notify.ntfy[0].cancel", nil},
+		{"bad event", "notify: {webhook: [{url: 'http://h/x', events: [storm]}]}", `notify.webhook[0].events: unknown event "storm"`, nil},
+		{"missing secret file", "notify: {gotify: [{url: 'http://g', token-file: /nonexistent/gotify}]}", "notify.gotify[0].token-file", nil},
+		{"a cancel token from its file", "status: {cancel-token-file: " + tok + "}\n", "", func(r reach) bool { return r.token == "0123456789abcdef" }},
+		{"a short cancel token", "status: {cancel-token-file: " + short + "}\n", "shorter than 16", nil},
+		{"ntfy bridge", "status: {cancel-token-file: " + tok + "}\nnotify: {ntfy: [{topic: alerts, cancel: ntfy, cancel-topic: sg-cancel}]}", "",
+			func(r reach) bool { return r.bridge != nil && r.bridge.PublishURL() == "https://ntfy.sh/sg-cancel" && len(r.targets) == 1 }},
+		{"command hook", "notify: {command: [{argv: [/usr/bin/logger, -t, storm]}]}", "", func(r reach) bool { return r.on() && len(r.targets) == 1 }},
+		{"http address", "http: nonsense", "http:", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "  - {type: blitzortung, broker: \"tcp://127.0.0.1:1\"}\n"+tt.yaml+"\n")
+			c, err := load(newLoader("stormguard check", io.Discard), []string{"-config", path, "-state-dir", t.TempDir()})
+			switch {
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("err %v, want one containing %q", err, tt.want)
+			case tt.want == "" && err != nil:
+				t.Fatal(err)
+			case tt.ok != nil && !tt.ok(c.reach):
+				t.Errorf("loaded %+v", c.reach)
+			}
+			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
+				t.Errorf("error carries the secret: %v", err)
+			}
+		})
 	}
 }

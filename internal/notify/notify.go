@@ -124,10 +124,18 @@ func (d *Dispatcher) Send(a watch.Alert) {
 	}
 }
 
-// Pump sends every alert from ch until it is closed.
-func (d *Dispatcher) Pump(ch <-chan watch.Alert) {
-	for a := range ch {
-		d.Send(a)
+// Pump sends every alert from ch until ctx ends or ch is closed.
+func (d *Dispatcher) Pump(ctx context.Context, ch <-chan watch.Alert) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a, ok := <-ch:
+			if !ok {
+				return
+			}
+			d.Send(a)
+		}
 	}
 }
 

@@ -142,7 +142,6 @@ func (a *alerter) removed(string) {}
 
 // run sends each down alert when it is due, with the fleet as it is then.
 func (a *alerter) run(ctx context.Context, w *Watcher) {
-	defer close(a.out)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {

@@ -111,8 +111,8 @@ func New(cfg Config) *Watcher {
 	return w
 }
 
-// Alerts delivers what a person must hear about, in order. It is closed
-// when Run returns.
+// Alerts delivers what a person must hear about, in order. It is never
+// closed: messages can still arrive while the connection closes.
 func (w *Watcher) Alerts() <-chan Alert { return w.alerts.out }
 
 // Run sends the alerts that wait for a deadline until ctx ends.

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/sdnotify"
@@ -47,6 +48,8 @@ type Config struct {
 	Retention    time.Duration
 	MaxIDs       int
 	JournalLimit int64
+	// Heartbeat is how often the agent beats (package heartbeat); 0 is off.
+	Heartbeat time.Duration
 }
 
 // Validate reports the first bad setting, named as its flag.
@@ -222,6 +225,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.client.OnConnect(func() { a.event(ctx, connEvent{up: true}) })
 	a.client.OnLost(func(error) { a.event(ctx, connEvent{up: false}) })
+	heartbeat.Start(ctx, a.client, heartbeat.Config{Topics: a.cfg.Topics, Name: a.cfg.Host, Interval: a.cfg.Heartbeat, Logger: a.log})
 	a.client.Start()
 	a.log.Info("agent started", "host", a.cfg.Host, "groups", a.cfg.Groups, "dry_run", a.cfg.DryRun,
 		"journal", j.Path(), "pending", len(book.pending), "version", a.cfg.Version)

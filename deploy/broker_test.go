@@ -349,8 +349,8 @@ func checkPublish(t *testing.T, url, fromURL, pki string, from who, topic string
 // identity may publish, as docs/install.md promises: an agent connects with
 // its certificate directory and speaks for itself only; it cannot publish
 // SHUTDOWN, REBOOT or CANCEL (its attempt reaches nobody); shutdownall and
-// stormguard can; the service manager can mark a resource's topics but
-// cannot command the fleet.
+// stormguard can; the service manager can mark a resource's topics and
+// presence but cannot command the fleet; everyone beats for itself only.
 func TestBrokerACL(t *testing.T) {
 	pki := makePKI(t)
 	b := startRepoBroker(t, pki, "")
@@ -372,8 +372,11 @@ func TestBrokerACL(t *testing.T) {
 		{"nas", "stormguard/state/nas", true},
 		{"nas", "commandavailable/nas/shutdown", true},
 		{"servicemanager", "SHUTDOWN", false},
-		{"servicemanager", "resourceavailable/pi3/presence", false},
+		// The presence False a will lost on a dead cluster node would have sent.
+		{"servicemanager", "resourceavailable/pi3/presence", true},
 		{"servicemanager", "commandavailable/pi3/shutdown", true},
+		{"nas", "stormguard/heartbeat/nas", true},
+		{"nas", "stormguard/heartbeat/pi3", false},
 		{"shutdownall", "SHUTDOWN", true},
 		{"shutdownall", "REBOOT/pi3", true},
 		{"shutdownall", "CANCEL/group/office", true},

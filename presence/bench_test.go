@@ -80,3 +80,42 @@ func BenchmarkDeparture(b *testing.B) {
 	b.ReportMetric(heap, "heap-MiB")
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(benchResources*benchTopics), "heap-B/topic")
 }
+
+// BenchmarkBeats measures, with 10,000 resources of 10 topics each that
+// all beat, one heartbeat through Observe and one Expire scan that finds
+// nobody gone (the manager runs it every 250 ms, holding the registry).
+func BenchmarkBeats(b *testing.B) {
+	tp := wire.Topics{}
+	r, _ := New(Config{})
+	for i := range benchResources {
+		register(b, r, registration(tp, i))
+	}
+	beat, err := wire.Beat{At: time.Now(), Interval: 10 * time.Second, Seq: 1}.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	topics := make([]string, benchResources)
+	for i := range topics {
+		topics[i] = tp.Heartbeat(fmt.Sprintf("host%05d", i))
+		if _, err := r.Observe(topics[i], beat, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var scan time.Duration
+	scans := 0
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := r.Observe(topics[i%benchResources], beat, false); err != nil {
+			b.Fatal(err)
+		}
+		if i%1000 == 0 {
+			start := time.Now()
+			if pubs := r.Expire(); pubs != nil {
+				b.Fatalf("Expire found %d to publish", len(pubs))
+			}
+			scan += time.Since(start)
+			scans++
+		}
+	}
+	b.ReportMetric(float64(scan.Microseconds())/float64(scans), "expire-scan-µs")
+}

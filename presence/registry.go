@@ -11,17 +11,20 @@ import (
 	"github.com/stormguard/stormguard/wire"
 )
 
-// Default limits. They bound the memory a flood of made-up names can take.
+// Default limits. They bound the memory a flood of made-up names can take
+// (a million resources of a few topics each is some hundreds of MiB) and
+// are far above any fleet the product is for. Reaching one is never silent:
+// Observe returns ErrFull and Limits counts what was refused.
 const (
-	DefaultMaxResources = 100_000
-	DefaultMaxTopics    = 1024
+	DefaultMaxResources = 1_000_000
+	DefaultMaxTopics    = 10_000
 	DefaultGrace        = time.Second
 )
 
 // Errors Observe returns for a message it did not act on. A caller logs
 // ErrTopic quietly (it is not part of the contract) and the others loudly.
 var (
-	ErrTopic   = errors.New("not a presence, data or command availability topic")
+	ErrTopic   = errors.New("not a presence, heartbeat, data or command availability topic")
 	ErrPayload = errors.New("not a presence value")
 	ErrFull    = errors.New("limit reached")
 )
@@ -34,6 +37,9 @@ type Config struct {
 	MaxResources int
 	// MaxTopics caps the data and command topics of one resource; default DefaultMaxTopics.
 	MaxTopics int
+	// Misses is how many heartbeats in a row a resource that beats may
+	// miss before Expire judges it gone; default wire.DefaultMisses.
+	Misses int
 	// Grace is how long a live True announced by an absent resource waits
 	// for the resource's presence True before Sweep answers it with False;
 	// default DefaultGrace. See Sweep.
@@ -55,19 +61,24 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max resources: %d is negative", c.MaxResources)
 	case c.MaxTopics < 0:
 		return fmt.Errorf("max topics: %d is negative", c.MaxTopics)
+	case c.Misses < 0:
+		return fmt.Errorf("misses: %d is negative", c.Misses)
 	case c.Grace < 0:
 		return fmt.Errorf("grace: %v is negative", c.Grace)
 	}
 	return nil
 }
 
-// Publish is a message the Registry asks the caller to send: always the
-// payload False on a data or command topic.
+// Publish is a message the Registry asks the caller to send: False on a
+// data or command topic; or, for a resource whose heartbeats stopped, the
+// presence False its will would have published, and True again on
+// everything that marked when its beats come back.
 type Publish struct {
 	Topic    string
 	Payload  []byte
 	Retained bool
-	// What names the topic, for logs.
+	// What names the topic, for logs. For a presence topic Kind is zero and
+	// Name is "presence".
 	What wire.Availability
 }
 
@@ -79,14 +90,24 @@ type Registry struct {
 	// orphans are absent resources holding a live True that may have
 	// overtaken their departure; Sweep settles them.
 	orphans map[string]struct{}
+	// beating are the resources whose heartbeat Expire watches; minEvery
+	// is the shortest interval any of them announced, in nanoseconds.
+	beating  map[string]*resource
+	minEvery int64
+	limits   Limits
 }
 
 // resource is kept small: the benchmark size is 10,000 of them.
 type resource struct {
 	state    State
 	retained bool  // the state came from a retained message
+	byBeat   bool  // absent because its heartbeats stopped, not by its will
+	echo     bool  // Expire's presence False not yet seen back from the broker
+	full     bool  // a topic was refused: MaxTopics reached
 	since    int64 // unix nanoseconds of the last state change
 	orphanAt int64 // unix nanoseconds of the first live True while absent; 0 if none
+	heard    int64 // unix nanoseconds of the last heartbeat heard; 0 if none
+	every    int64 // the heartbeat interval the resource announced, in nanoseconds
 	items    []item
 }
 
@@ -101,6 +122,8 @@ const (
 	bitCommand   uint8 = 1 << iota // a command topic, else data
 	bitAvailable                   // last value seen (or sent) was True
 	bitRetained                    // seen as a retained message at least once
+	bitByBeat                      // marked False because the heartbeats stopped
+	bitEcho                        // Expire's False not yet seen back from the broker
 )
 
 func (it item) has(b uint8) bool { return it.bits&b != 0 }
@@ -134,10 +157,15 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.Grace == 0 {
 		cfg.Grace = DefaultGrace
 	}
+	if cfg.Misses == 0 {
+		cfg.Misses = wire.DefaultMisses
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Registry{cfg: cfg, res: make(map[string]*resource), orphans: make(map[string]struct{})}, nil
+	r := &Registry{cfg: cfg, res: make(map[string]*resource), orphans: make(map[string]struct{}), beating: make(map[string]*resource)}
+	r.limits.MaxResources, r.limits.MaxTopics = cfg.MaxResources, cfg.MaxTopics
+	return r, nil
 }
 
 // Observe records one message from the broker and returns the False
@@ -151,9 +179,19 @@ func New(cfg Config) (*Registry, error) {
 // False at once, and a live one is left to Sweep. A data or command False,
 // the manager's own echo included, is recorded and returns nothing.
 //
+// A heartbeat is recorded (see Expire); a live one from a resource that
+// Expire judged gone returns what undoes Expire's marks.
+//
 // A message Observe cannot use returns an error wrapping ErrTopic,
-// ErrPayload or ErrFull, and changes nothing.
+// ErrPayload or ErrFull (then also *FullError), and changes nothing.
 func (r *Registry) Observe(topic string, payload []byte, retained bool) ([]Publish, error) {
+	if res, ok := r.cfg.Topics.ParseHeartbeat(topic); ok {
+		b, err := wire.DecodeBeat(payload)
+		if err != nil {
+			return nil, fmt.Errorf("%w on %s: %w", ErrPayload, quote(topic), err)
+		}
+		return r.beat(res, b, retained)
+	}
 	if res, ok := r.cfg.Topics.ParsePresenceTopic(topic); ok {
 		present, ok := wire.ParsePresence(payload)
 		if !ok {
@@ -179,6 +217,15 @@ func (r *Registry) presence(name string, present, retained bool) ([]Publish, err
 	if err != nil {
 		return nil, err
 	}
+	if !present && rs.echo {
+		rs.echo = false
+		if rs.state == Present {
+			// Expire's False, overtaken on a busy cluster by the
+			// resource's own True: it arrived last, so the broker now
+			// holds False for a resource that is there. Put True back.
+			return []Publish{r.presencePublish(name, true)}, nil
+		}
+	}
 	want := Absent
 	if present {
 		want = Present
@@ -187,6 +234,16 @@ func (r *Registry) presence(name string, present, retained bool) ([]Publish, err
 		rs.state = want
 		rs.since = r.cfg.Now().UnixNano()
 		rs.retained = retained
+	}
+	// A True means the resource is back by itself: Expire's marks are
+	// no longer Expire's to undo. A False on a resource Expire judged gone
+	// is most likely the manager's own presence False coming back from the
+	// broker, and changes nothing.
+	if present && rs.byBeat {
+		rs.byBeat = false
+		for i := range rs.items {
+			rs.items[i].set(bitByBeat, false)
+		}
 	}
 	if rs.orphanAt != 0 {
 		rs.orphanAt = 0
@@ -217,7 +274,17 @@ func (r *Registry) availability(a wire.Availability, avail, retained bool) ([]Pu
 	if err != nil {
 		return nil, err
 	}
+	if !avail && it.has(bitEcho) {
+		it.set(bitEcho, false)
+		if it.has(bitAvailable) && rs.state == Present {
+			// As for the presence: our stale False came last.
+			return []Publish{r.publishValue(a.Resource, *it, true)}, nil
+		}
+	}
 	it.set(bitAvailable, avail)
+	if avail {
+		it.set(bitByBeat, false) // a False is most likely our own echo
+	}
 	if retained {
 		it.set(bitRetained, true)
 	}
@@ -274,7 +341,8 @@ func (r *Registry) resource(name string) (*resource, error) {
 		return rs, nil
 	}
 	if len(r.res) >= r.cfg.MaxResources {
-		return nil, fmt.Errorf("%w: %d resources tracked, %s refused", ErrFull, len(r.res), quote(name))
+		r.limits.ResourcesRefused++
+		return nil, &FullError{Limit: "max-resources", Max: r.cfg.MaxResources, Resource: name, First: r.limits.ResourcesRefused == 1}
 	}
 	rs := &resource{}
 	r.res[strings.Clone(name)] = rs
@@ -294,20 +362,37 @@ func (r *Registry) item(rs *resource, a wire.Availability) (*item, error) {
 		}
 	}
 	if len(rs.items) >= r.cfg.MaxTopics {
-		return nil, fmt.Errorf("%w: resource %s has %d topics, %s refused", ErrFull, quote(a.Resource), len(rs.items), quote(a.Name))
+		r.limits.TopicsRefused++
+		first := !rs.full
+		if first {
+			rs.full = true
+			r.limits.FullResources++
+		}
+		return nil, &FullError{Limit: "max-topics", Max: r.cfg.MaxTopics, Resource: a.Resource, Topic: a.Name, First: first}
 	}
 	rs.items = append(rs.items, item{name: h, bits: bits})
 	return &rs.items[len(rs.items)-1], nil
 }
 
 func (r *Registry) publish(res string, it item) Publish {
+	return r.publishValue(res, it, false)
+}
+
+func (r *Registry) publishValue(res string, it item, avail bool) Publish {
 	a := wire.Availability{Kind: it.kind(), Resource: res, Name: it.name.Value()}
 	return Publish{
 		Topic:    r.cfg.Topics.Availability(a),
-		Payload:  []byte(wire.PresenceFalse),
+		Payload:  []byte(presenceWord(avail)),
 		Retained: it.has(bitRetained) || r.cfg.AlwaysRetain,
 		What:     a,
 	}
+}
+
+func presenceWord(b bool) string {
+	if b {
+		return wire.PresenceTrue
+	}
+	return wire.PresenceFalse
 }
 
 func payloadError(topic string, payload []byte) error {

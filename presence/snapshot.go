@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/stormguard/stormguard/wire"
@@ -22,6 +23,7 @@ type snapResource struct {
 	State    string      `json:"state"`
 	Since    time.Time   `json:"since,omitzero"`
 	Retained bool        `json:"retained,omitempty"`
+	ByBeat   bool        `json:"by_heartbeat,omitempty"`
 	Topics   []snapTopic `json:"topics,omitempty"`
 }
 
@@ -30,6 +32,7 @@ type snapTopic struct {
 	Name      string `json:"name"`
 	Available bool   `json:"available,omitempty"`
 	Retained  bool   `json:"retained,omitempty"`
+	ByBeat    bool   `json:"by_heartbeat,omitempty"`
 }
 
 // Save writes the whole picture to w as JSON, so a restarted manager can
@@ -38,9 +41,9 @@ func (r *Registry) Save(w io.Writer) error {
 	v := r.View()
 	s := snapshot{V: snapshotVersion, Resources: make([]snapResource, 0, v.Len())}
 	for _, st := range v.all {
-		sr := snapResource{Name: st.Resource, State: st.State.String(), Since: st.Since, Retained: st.Retained}
+		sr := snapResource{Name: st.Resource, State: st.State.String(), Since: st.Since, Retained: st.Retained, ByBeat: st.ByHeartbeat}
 		for _, t := range st.Topics {
-			sr.Topics = append(sr.Topics, snapTopic{Kind: t.Kind.String(), Name: t.Name, Available: t.Available, Retained: t.Retained})
+			sr.Topics = append(sr.Topics, snapTopic{Kind: t.Kind.String(), Name: t.Name, Available: t.Available, Retained: t.Retained, ByBeat: t.ByHeartbeat})
 		}
 		s.Resources = append(s.Resources, sr)
 	}
@@ -65,7 +68,7 @@ func (r *Registry) Load(rd io.Reader) error {
 		return err
 	}
 	for _, sr := range s.Resources {
-		if err := wire.ValidName(sr.Name); err != nil {
+		if err := wire.ValidLevel(sr.Name); err != nil {
 			return fmt.Errorf("load registry: resource: %w", err)
 		}
 		rs, err := fresh.resource(sr.Name)
@@ -85,6 +88,7 @@ func (r *Registry) Load(rd io.Reader) error {
 			rs.since = sr.Since.UnixNano()
 		}
 		rs.retained = sr.Retained
+		rs.byBeat = sr.ByBeat && rs.state == Absent
 		for _, st := range sr.Topics {
 			a := wire.Availability{Kind: wire.DataKind, Resource: sr.Name, Name: st.Name}
 			switch st.Kind {
@@ -94,8 +98,10 @@ func (r *Registry) Load(rd io.Reader) error {
 			default:
 				return fmt.Errorf("load registry: resource %s: unknown topic kind %q", quote(sr.Name), st.Kind)
 			}
-			if err := wire.ValidName(st.Name); err != nil {
-				return fmt.Errorf("load registry: resource %s: topic: %w", quote(sr.Name), err)
+			for _, level := range strings.Split(st.Name, "/") {
+				if err := wire.ValidLevel(level); err != nil {
+					return fmt.Errorf("load registry: resource %s: topic: %w", quote(sr.Name), err)
+				}
 			}
 			it, err := fresh.item(rs, a)
 			if err != nil {
@@ -103,11 +109,13 @@ func (r *Registry) Load(rd io.Reader) error {
 			}
 			it.set(bitAvailable, st.Available)
 			it.set(bitRetained, st.Retained)
+			it.set(bitByBeat, st.ByBeat && rs.byBeat)
 		}
 	}
 	r.mu.Lock()
 	r.res = fresh.res
 	r.orphans = fresh.orphans
+	r.beating = fresh.beating
 	r.mu.Unlock()
 	return nil
 }

@@ -17,6 +17,13 @@ type Status struct {
 	// resource may have been in that state for longer.
 	Since    time.Time
 	Retained bool
+	// ByHeartbeat is set for a resource judged gone because its heartbeats
+	// stopped (Expire), not by its will or its own word.
+	ByHeartbeat bool
+	// LastBeat is when its last heartbeat was heard and BeatEvery the
+	// interval it announced; zero for a resource that does not beat.
+	LastBeat  time.Time
+	BeatEvery time.Duration
 	// Topics are the data and command topics the resource has announced,
 	// in the order they were first seen.
 	Topics []Topic
@@ -28,6 +35,8 @@ type Topic struct {
 	Name      string
 	Available bool // last value seen or sent was True
 	Retained  bool // it has been seen as a retained message
+	// ByHeartbeat: marked False by Expire; a live beat sets it True again.
+	ByHeartbeat bool
 }
 
 // Available returns the names of the topics of kind k that are True now.
@@ -78,13 +87,16 @@ func (r *Registry) Len() int {
 }
 
 func (rs *resource) status(name string) Status {
-	s := Status{Resource: name, State: rs.state, Retained: rs.retained}
+	s := Status{Resource: name, State: rs.state, Retained: rs.retained, ByHeartbeat: rs.byBeat, BeatEvery: time.Duration(rs.every)}
 	if rs.since != 0 {
 		s.Since = time.Unix(0, rs.since)
 	}
+	if rs.heard != 0 {
+		s.LastBeat = time.Unix(0, rs.heard)
+	}
 	s.Topics = make([]Topic, len(rs.items))
 	for i, it := range rs.items {
-		s.Topics[i] = Topic{Kind: it.kind(), Name: it.name.Value(), Available: it.has(bitAvailable), Retained: it.has(bitRetained)}
+		s.Topics[i] = Topic{Kind: it.kind(), Name: it.name.Value(), Available: it.has(bitAvailable), Retained: it.has(bitRetained), ByHeartbeat: it.has(bitByBeat)}
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stormguard/stormguard/agent"
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/sdnotify"
 )
@@ -35,6 +36,7 @@ type settings struct {
 	Retention     time.Duration `mapstructure:"journal-retention"`
 	JournalMax    int64         `mapstructure:"journal-max-bytes"`
 	Metrics       string        `mapstructure:"metrics"`
+	Heartbeat     time.Duration `mapstructure:"heartbeat"`
 }
 
 func defaultPowerCmds() (shutdown, reboot, warn string) {
@@ -78,6 +80,7 @@ func loadSettings(args []string, out io.Writer) (agent.Config, settings, error) 
 	fs.Duration("journal-retention", 90*24*time.Hour, "how long the journal remembers a command id it acted on")
 	fs.Int64("journal-max-bytes", 4<<20, "journal size at which it is rotated (the older generation is kept as journal.1.jsonl)")
 	fs.String("metrics", "", "serve Prometheus metrics at /metrics on this `address`, e.g. 127.0.0.1:9101; off when empty")
+	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/<name> this `often`, so the host is seen gone even where a clustered broker loses its will; 0 turns it off")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
 		return agent.Config{}, s, err
@@ -98,8 +101,11 @@ func loadSettings(args []string, out io.Writer) (agent.Config, settings, error) 
 			Keys: pub, RequireSigned: s.RequireSigned},
 		MQTT: m, QoS: byte(s.QoS), StateDir: s.StateDir,
 		ShutdownCmd: s.ShutdownCmd, RebootCmd: s.RebootCmd, WarnCmd: s.WarnCmd,
-		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose),
+		DryRun: s.DryRun, Version: cli.Version, Logger: cli.Logger(s.Verbose), Heartbeat: s.Heartbeat,
 		Retention: s.Retention, JournalLimit: s.JournalMax,
+	}
+	if err := (heartbeat.Config{Interval: s.Heartbeat}).Validate(); err != nil {
+		return agent.Config{}, s, err
 	}
 	return cfg, s, cfg.Validate()
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 const runMainEnv = "SERVICEMANAGER_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
+	mqtttest.RunNode() // a node of TestClusterFailover's cluster, when asked
 	if os.Getenv(runMainEnv) == "1" {
 		main()
 		os.Exit(0)
@@ -40,7 +42,16 @@ const (
 // one presence False is published, and the clock stops when a subscriber
 // has received all 10 of the manager's False messages for it. It reports
 // the percentiles of that time and the manager process's resident memory.
-func BenchmarkDepartureEndToEnd(b *testing.B) {
+func BenchmarkDepartureEndToEnd(b *testing.B) { benchDeparture(b, 0) }
+
+// BenchmarkDepartureEndToEndHeartbeats is BenchmarkDepartureEndToEnd with
+// every one of the 10,000 resources beating every 10 s (the default), as
+// retained QoS 0 messages spread evenly: 1,000 beats a second through the
+// broker and the manager while the departures are timed. It also reports
+// how many beats a second were sent.
+func BenchmarkDepartureEndToEndHeartbeats(b *testing.B) { benchDeparture(b, 10*time.Second) }
+
+func benchDeparture(b *testing.B, every time.Duration) {
 	broker := mqtttest.NATS(b)
 	tp := wire.Topics{}
 
@@ -120,7 +131,15 @@ func BenchmarkDepartureEndToEnd(b *testing.B) {
 	send(tp.Presence(fmt.Sprintf("host%05d", benchResources-1)), "False")
 	waitFalses(b, falses, fmt.Sprintf("host%05d", benchResources-1))
 	register(benchResources - 1)
+	stopBeats := func() float64 { return 0 }
+	if every > 0 {
+		var round <-chan struct{}
+		stopBeats, round = beatAll(b, broker.URL, tp, every)
+		defer stopBeats()
+		<-round // every resource has beaten once
+	}
 	rss := vmRSS(b, cmd.Process.Pid)
+	cpu0, wall0 := cpuTime(b, cmd.Process.Pid), time.Now()
 
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -135,10 +154,59 @@ func BenchmarkDepartureEndToEnd(b *testing.B) {
 		register(n)
 		b.StartTimer()
 	}
+	b.ReportMetric(100*(cpuTime(b, cmd.Process.Pid)-cpu0).Seconds()/time.Since(wall0).Seconds(), "manager-CPU-%")
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1e3, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1e3, "p99-ms")
 	b.ReportMetric(rss, "manager-RSS-MiB")
+	if every > 0 {
+		b.ReportMetric(stopBeats(), "beats/s")
+		b.ReportMetric(max(rss, vmRSS(b, cmd.Process.Pid)), "manager-RSS-MiB")
+	}
+}
+
+// beatAll publishes a retained QoS 0 beat for each of the resources every
+// interval, spread evenly over it, from one client, until the returned
+// func is called; that returns the beats per second actually sent (once;
+// later calls return 0). round is closed when every resource has beaten.
+func beatAll(b *testing.B, url string, tp wire.Topics, every time.Duration) (stop func() float64, round <-chan struct{}) {
+	c := newClient(b, url, nil, nil)
+	startClient(b, c)
+	done := make(chan struct{})
+	stopped := make(chan float64)
+	first := make(chan struct{})
+	go func() {
+		start := time.Now()
+		sent := 0
+		announced := false
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				stopped <- float64(sent) / time.Since(start).Seconds()
+				return
+			case <-tick.C:
+			}
+			due := int(time.Since(start) * benchResources / every)
+			if sent >= benchResources && !announced {
+				close(first)
+				announced = true
+			}
+			for ; sent < due; sent++ {
+				p, _ := wire.Beat{At: time.Now(), Interval: every, Seq: uint64(sent / benchResources)}.Encode()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				c.Publish(ctx, tp.Heartbeat(fmt.Sprintf("host%05d", sent%benchResources)), 0, true, p)
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() float64 {
+		rate := 0.0
+		once.Do(func() { close(done); rate = <-stopped })
+		return rate
+	}, first
 }
 
 func waitFalses(b *testing.B, falses <-chan string, name string) {
@@ -155,6 +223,21 @@ func waitFalses(b *testing.B, falses <-chan string, name string) {
 			b.Fatalf("the 10 Falses for %s did not all arrive within %v", name, within)
 		}
 	}
+}
+
+// cpuTime reads a process's user and system CPU time from /proc (in clock
+// ticks of 10 ms, as Linux reports them to user space).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Skipf("no /proc: %v", err)
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // vmRSS reads a process's resident memory in MiB from /proc.

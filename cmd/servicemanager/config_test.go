@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
+	"github.com/stormguard/stormguard/presence"
+	"github.com/stormguard/stormguard/wire"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -21,18 +26,66 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("Run(-h) = %v, want ErrHelp", err)
 	}
 	for _, line := range []string{
-		"usage: servicemanager [-h] [-v] [-version] [-host HOST] [-port PORT] [-cert CERT] [-qos {0,1,2}]",
+		"usage: servicemanager [-h] [-v] [-version] [-host HOST] [-port PORT] [-cert DIR] [-qos {0,1,2}]",
 		"  -h            show this help message and exit",
-		"  -v            increase verbosity; repeatable",
+		"  -v            increase verbosity; repeatable (-v -v or -vv shows every message)",
 		"  -version      print the version and exit",
 		"  -host HOST    broker host name (default localhost)",
 		"  -port PORT    broker port (default 1883)",
-		"  -cert CERT    directory of certificate files; without it, no TLS",
+		"  -cert DIR     TLS with a client certificate: DIR holds ca_public_certificate.pem,",
+		"                public_certificate.pem and private_key.pem; without it, no TLS",
 		"  -qos {0,1,2}  MQTT quality of service (default 0)",
 		"-state file",
+		"-heartbeat often",
+		"-max-resources resources",
+		"-max-topics topics",
 	} {
 		if !strings.Contains(stdout.String(), line+"\n") {
 			t.Errorf("-h output lacks %q:\n%s", line, stdout.String())
+		}
+	}
+}
+
+// TestDefaults: the defaults are the deploy configuration's: every False
+// retained, heartbeats on, limits large.
+func TestDefaults(t *testing.T) {
+	cfg, err := loadConfig(nil, &strings.Builder{}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.AlwaysRetain || cfg.Heartbeat != heartbeat.DefaultInterval || cfg.Misses != wire.DefaultMisses ||
+		cfg.MaxResources != presence.DefaultMaxResources || cfg.MaxTopics != presence.DefaultMaxTopics {
+		t.Errorf("defaults %+v", cfg)
+	}
+	cfg, err = loadConfig([]string{"-always-retain=false"}, &strings.Builder{}, &strings.Builder{})
+	if err != nil || cfg.AlwaysRetain {
+		t.Errorf("-always-retain=false: %v, %v", cfg.AlwaysRetain, err)
+	}
+}
+
+// TestExitStatus runs the built program: a value out of range is a usage
+// error (2), as with the original's argparse; -h is 0.
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"-h"}, 0},
+		{[]string{"-qos", "3"}, 2},
+		{[]string{"-bogus"}, 2},
+		{[]string{"-port", "70000"}, 2},
+	} {
+		cmd := exec.Command(os.Args[0], tc.args...)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code {
+			t.Errorf("servicemanager %q exited %d, want %d", tc.args, code, tc.code)
 		}
 	}
 }
@@ -51,11 +104,16 @@ func TestBadCommandLines(t *testing.T) {
 		usage bool   // a flag error, exit status 2
 		want  string // in the error
 	}{
-		{args: []string{"-qos", "3"}, want: "qos: 3"},
+		{args: []string{"-qos", "3"}, usage: true, want: "qos: 3"},
 		{args: []string{"-qos", "high"}, usage: true},
-		{args: []string{"-port", "0"}, want: "port: 0"},
-		{args: []string{"-name", "a/b"}, want: "name:"},
-		{args: []string{"-topic-prefix", "a/#"}, want: "topic-prefix"},
+		{args: []string{"-port", "0"}, usage: true, want: "port: 0"},
+		{args: []string{"-name", "a/b"}, usage: true, want: "name:"},
+		{args: []string{"-topic-prefix", "a/#"}, usage: true, want: "topic-prefix"},
+		{args: []string{"-heartbeat", "1ms"}, usage: true, want: "heartbeat"},
+		{args: []string{"-heartbeat-misses", "0"}, usage: true, want: "heartbeat-misses"},
+		{args: []string{"-max-topics", "0"}, usage: true, want: "max-topics"},
+		{args: []string{"-max-resources", "-1"}, usage: true, want: "max-resources"},
+		{args: []string{"-vx"}, usage: true},
 		{args: []string{"-bogus"}, usage: true},
 		{args: []string{"extra"}, usage: true},
 	} {
@@ -84,6 +142,8 @@ func TestVerbosity(t *testing.T) {
 		{args: nil},
 		{args: []string{"-v"}, debug: true},
 		{args: []string{"-v", "-v"}, debug: true, everything: true},
+		{args: []string{"-vv"}, debug: true, everything: true},
+		{args: []string{"-vvv"}, debug: true, everything: true},
 	} {
 		cfg, err := loadConfig(tc.args, &strings.Builder{}, &strings.Builder{})
 		if err != nil {

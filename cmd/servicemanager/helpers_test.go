@@ -123,6 +123,7 @@ func publish(t testing.TB, c *mqtt.Client, topic, payload string, retained bool)
 type watcher struct {
 	mu      sync.Mutex
 	seen    []mqtt.Message
+	at      []time.Time // when each of seen arrived
 	waiters []waiter
 	client  *mqtt.Client
 }
@@ -145,6 +146,7 @@ func (w *watcher) add(m mqtt.Message) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen = append(w.seen, m)
+	w.at = append(w.at, time.Now())
 	kept := w.waiters[:0]
 	for _, wt := range w.waiters {
 		if wt.match(m) {
@@ -294,6 +296,13 @@ func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (l *logSink) WithGroup(string) slog.Handler { return l }
+
+// all returns every line so far.
+func (l *logSink) all() string {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return strings.Join(l.s.lines, "\n")
+}
 
 // wait returns the nth line (from 1) that contains every part, waiting for it.
 func (l *logSink) wait(t *testing.T, n int, parts ...string) string {

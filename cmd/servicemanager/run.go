@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/presence"
 	"github.com/stormguard/stormguard/sdnotify"
@@ -51,7 +54,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return cli.Configuration(err)
 	}
-	reg, err := presence.New(presence.Config{Topics: cfg.Topics(), AlwaysRetain: cfg.AlwaysRetain})
+	reg, err := presence.New(presence.Config{Topics: cfg.Topics(), AlwaysRetain: cfg.AlwaysRetain,
+		MaxResources: cfg.MaxResources, MaxTopics: cfg.MaxTopics, Misses: cfg.Misses})
 	if err != nil {
 		return err
 	}
@@ -73,10 +77,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	mgr := &manager{reg: reg, client: client, qos: qos, log: log, store: store, queue: make(chan []presence.Publish, 1024), done: ctx.Done()}
-	for _, f := range append([]string{topics.PresenceFilter()}, topics.AvailabilityFilters()...) {
+	mgr := &manager{reg: reg, client: client, qos: qos, log: log, store: store, queue: make(chan []presence.Publish, 1024), done: ctx.Done(),
+		state: topics.State(cfg.Name), name: cfg.Name, misses: cfg.Misses, topics: topics}
+	for _, f := range append([]string{topics.PresenceFilter(), topics.HeartbeatFilter()}, topics.AvailabilityFilters()...) {
 		client.Handle(f, qos, mgr.handle)
 	}
+	beats := heartbeat.Start(ctx, client, heartbeat.Config{Topics: topics, Name: cfg.Name, Interval: cfg.Heartbeat, Logger: log})
 	self := topics.Presence(cfg.Name)
 	client.OnConnect(func() {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -84,6 +90,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		if err := client.Publish(pctx, self, qos, true, []byte(wire.PresenceTrue)); err != nil {
 			log.Warn("own presence not published", "err", err)
 		}
+		mgr.publishState(pctx, true)
 	})
 	log.Info("starting", "version", cli.Version, "brokers", mc.Brokers, "client_id", cfg.ClientID, "qos", qos, "resources", reg.Len())
 	client.Start()
@@ -103,6 +110,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	<-ctx.Done()
 	<-published
+	<-beats
 
 	// A clean disconnect does not fire the will, so say it ourselves.
 	bye, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -144,6 +152,17 @@ type manager struct {
 	store  *stateFile
 	queue  chan []presence.Publish
 	done   <-chan struct{}
+	// state is the manager's retained state topic; name its resource name.
+	state  string
+	name   string
+	misses int
+	topics wire.Topics
+	// gone counts heartbeat expiries; said is what the state last said.
+	gone atomic.Uint64
+	mu   sync.Mutex
+	said said
+	// warned is when a limit warning was last logged.
+	warned time.Time
 }
 
 // handle runs on its own goroutine per message (see mqtt.Handler). It
@@ -152,15 +171,29 @@ type manager struct {
 func (m *manager) handle(msg mqtt.Message) {
 	m.log.Log(context.Background(), levelTrace, "message", "topic", msg.Topic, "bytes", len(msg.Payload), "retained", msg.Retained)
 	pubs, err := m.reg.Observe(msg.Topic, msg.Payload, msg.Retained)
-	if err != nil {
+	var full *presence.FullError
+	switch {
+	case errors.As(err, &full) && full.First:
+		m.log.Error("LIMIT REACHED: resources are no longer fully tracked; raise the limit", "err", err, "flag", "-"+full.Limit)
+		return
+	case errors.As(err, &full):
+		m.log.Debug("message ignored", "err", err) // summed up by the sweep loop
+		return
+	case err != nil:
 		m.log.Warn("message ignored", "err", err, "retained", msg.Retained)
 		return
 	}
-	if m.store != nil {
-		m.store.touch()
+	if _, beat := m.topics.ParseHeartbeat(msg.Topic); m.store != nil && (!beat || len(pubs) > 0) {
+		m.store.touch() // a beat alone changes nothing the file keeps
 	}
 	if len(pubs) > 0 {
-		m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", len(pubs), "cause", msg.Topic, "retained_cause", msg.Retained)
+		if _, beat := m.topics.ParseHeartbeat(msg.Topic); beat {
+			m.log.Info("heartbeats back: undoing the heartbeat marks", "resource", pubs[0].What.Resource, "topics", len(pubs))
+		} else if string(pubs[0].Payload) == wire.PresenceTrue {
+			m.log.Info("own heartbeat False came back after the resource's True; publishing True again", "resource", pubs[0].What.Resource, "topic", msg.Topic)
+		} else {
+			m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", len(pubs), "cause", msg.Topic, "retained_cause", msg.Retained)
+		}
 		m.enqueue(pubs)
 	}
 }
@@ -178,23 +211,114 @@ func (m *manager) enqueue(pubs []presence.Publish) {
 func (m *manager) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(presence.DefaultGrace / 4)
 	defer t.Stop()
+	var expired time.Time
+	listening := false
 	for {
+		var now time.Time
 		select {
-		case <-t.C:
+		case now = <-t.C:
 		case <-ctx.Done():
 			return
 		}
-		pubs := m.reg.Sweep()
-		for len(pubs) > 0 {
-			// Sweep returns each resource's topics together.
-			n := 1
-			for n < len(pubs) && pubs[n].What.Resource == pubs[0].What.Resource {
-				n++
-			}
-			m.log.Info("marking topics unavailable", "resource", pubs[0].What.Resource, "topics", n, "cause", "announced while absent")
-			m.enqueue(pubs[:n])
-			pubs = pubs[n:]
+		m.each(m.reg.Sweep(), func(res string, n int) {
+			m.log.Info("marking topics unavailable", "resource", res, "topics", n, "cause", "announced while absent")
+		})
+		// The expiry scan holds the registry; a quarter interval is
+		// precise enough (10,000 beating resources: about 0.3 ms a scan).
+		// While the manager itself is away from the broker it hears no
+		// beats, which must not count against anyone: the count starts
+		// afresh when it is back.
+		switch {
+		case !m.client.Connected():
+			listening = false
+			m.checkLimits(ctx)
+			continue
+		case !listening:
+			listening = true
+			m.reg.Heard()
+			expired = now
 		}
+		if now.Sub(expired) < m.reg.ExpireEvery() {
+			m.checkLimits(ctx)
+			continue
+		}
+		expired = now
+		m.each(m.reg.Expire(), func(res string, n int) {
+			m.gone.Add(1)
+			m.log.Warn("resource gone: heartbeats stopped; publishing what its will would have", "resource", res, "topics", n-1, "cause", "heartbeat", "misses", m.misses)
+		})
+		m.checkLimits(ctx)
+	}
+}
+
+// each hands pubs to the publish loop one resource at a time (Sweep and
+// Expire return each resource's messages together), logging each.
+func (m *manager) each(pubs []presence.Publish, logf func(res string, n int)) {
+	for len(pubs) > 0 {
+		n := 1
+		for n < len(pubs) && pubs[n].What.Resource == pubs[0].What.Resource {
+			n++
+		}
+		logf(pubs[0].What.Resource, n)
+		m.enqueue(pubs[:n])
+		pubs = pubs[n:]
+	}
+}
+
+// said is what the state is about: it is republished when this changes.
+type said struct {
+	limits presence.Limits
+	gone   uint64
+}
+
+// checkLimits republishes the state when a cap has refused more, or a
+// resource was marked gone by heartbeat, since it was last published, and
+// repeats the limit warning at most once a minute.
+func (m *manager) checkLimits(ctx context.Context) {
+	l := m.reg.Limits()
+	m.mu.Lock()
+	last := m.said
+	m.mu.Unlock()
+	refused := l.ResourcesRefused != last.limits.ResourcesRefused || l.TopicsRefused != last.limits.TopicsRefused
+	if !refused && m.gone.Load() == last.gone {
+		return
+	}
+	if refused && time.Since(m.warned) >= time.Minute {
+		m.warned = time.Now()
+		m.log.Warn("limits are refusing resources or topics", "resources", l.Resources, "max_resources", l.MaxResources,
+			"resources_refused", l.ResourcesRefused, "topics_refused", l.TopicsRefused, "full_resources", l.FullResources)
+	}
+	// Not on this loop: a broker slow to acknowledge (a cluster
+	// re-electing) must not delay the next expiry check.
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		m.publishState(pctx, false)
+	}()
+}
+
+// publishState publishes the retained state: what it tracks and what the
+// limits have refused. force publishes even with nothing new.
+func (m *manager) publishState(ctx context.Context, force bool) {
+	m.mu.Lock()
+	now := said{limits: m.reg.Limits(), gone: m.gone.Load()}
+	if !force && now == m.said {
+		m.mu.Unlock()
+		return
+	}
+	m.said = now
+	m.mu.Unlock()
+	l := now.limits
+	b, err := wire.ManagerState{Name: m.name, Version: cli.Version, At: time.Now().UTC(), Resources: l.Resources,
+		MaxResources: l.MaxResources, MaxTopics: l.MaxTopics, LimitReached: l.Reached(),
+		ResourcesRefused: l.ResourcesRefused, TopicsRefused: l.TopicsRefused, FullResources: l.FullResources,
+		HeartbeatMisses: m.misses, GoneByHeartbeat: now.gone}.Encode()
+	if err != nil {
+		m.log.Error("encode state", "err", err)
+		return
+	}
+	if err := m.client.Publish(ctx, m.state, m.qos, true, b); err != nil {
+		m.log.Warn("state not published", "err", err)
 	}
 }
 
@@ -224,7 +348,9 @@ func (m *manager) send(ctx context.Context, batch []presence.Publish) {
 	for _, p := range batch {
 		backoff := 100 * time.Millisecond
 		for {
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			// Long enough for a clustered JetStream to re-elect (about 7 s
+			// measured): a retry after a timeout sends the message twice.
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			err := m.client.Publish(pctx, p.Topic, m.qos, p.Retained, p.Payload)
 			cancel()
 			if err == nil {

@@ -16,10 +16,12 @@ import (
 // managerACL is what docs/servicemanager.md tells an administrator to
 // allow the manager; the test fails if it is not enough.
 const managerACL = `user servicemanager
-topic read resourceavailable/+/presence
+topic readwrite resourceavailable/+/presence
+topic read stormguard/heartbeat/+
 topic readwrite dataavailable/#
 topic readwrite commandavailable/#
-topic readwrite resourceavailable/servicemanager/presence
+topic write stormguard/heartbeat/servicemanager
+topic write stormguard/state/servicemanager
 
 user resource-foo
 topic readwrite #
@@ -29,7 +31,8 @@ topic readwrite #
 // client certificates, against a Mosquitto that checks them and applies
 // the documented ACL to the manager's certificate name. With
 // -always-retain, the retained True a resource announced while the
-// manager was listening is replaced by a retained False.
+// manager was listening is replaced by a retained False; that is the
+// default.
 func TestTLSWithClientCertificates(t *testing.T) {
 	mqtttest.SkipWithoutMosquitto(t)
 	dir := t.TempDir()
@@ -57,7 +60,7 @@ func TestTLSWithClientCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := watch(t, b.URL, resTLS, "+/#")
-	startManager(t, w, managerArgs(t, b, "sm-tls", "-cert", filepath.Join(dir, "servicemanager"), "-always-retain"))
+	startManager(t, w, managerArgs(t, b, "sm-tls", "-cert", filepath.Join(dir, "servicemanager")))
 	res := newClient(t, b.URL, resTLS, nil)
 	startClient(t, res)
 

@@ -112,6 +112,7 @@ type session struct {
 	roll  *roll
 	probe chan struct{}
 	kick  chan struct{}
+	beats beats
 }
 
 func newSession(j job) *session {
@@ -129,6 +130,7 @@ func (s *session) connect(ctx context.Context) error {
 	c.Handle(t.CommandAvailable("+", string(wire.Shutdown)), 1, s.onAgent)
 	c.Handle(t.StateFilter(), 1, s.onState)
 	c.Handle(t.AckFilter(), 1, s.onAck)
+	c.Handle(t.HeartbeatFilter(), 1, s.beats.handle(t))
 	probe := t.Event(s.j.mqtt.ClientID)
 	c.Handle(probe, 1, func(mqtt.Message) { s.signal(s.probe) })
 	c.Start()

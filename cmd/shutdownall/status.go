@@ -40,13 +40,16 @@ type sourceHealth struct {
 
 // hostStatus is one row of -status, and one element of its -json form.
 type hostStatus struct {
-	Host     string         `json:"host"`
-	Online   bool           `json:"online"`
-	LastSeen *time.Time     `json:"last_seen,omitempty"`
-	DryRun   bool           `json:"dry_run,omitempty"`
-	Groups   []string       `json:"groups,omitempty"`
-	Pending  []wire.Pending `json:"pending,omitempty"`
-	Last     *wire.Ack      `json:"last,omitempty"`
+	Host     string     `json:"host"`
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	// NoHeartbeatFor is set when the presence still says online but the
+	// host's heartbeats stopped this long ago (a broker that lost its will).
+	NoHeartbeatFor string         `json:"no_heartbeat_for,omitempty"`
+	DryRun         bool           `json:"dry_run,omitempty"`
+	Groups         []string       `json:"groups,omitempty"`
+	Pending        []wire.Pending `json:"pending,omitempty"`
+	Last           *wire.Ack      `json:"last,omitempty"`
 }
 
 // fleetStatus is what -status shows.
@@ -105,6 +108,11 @@ func (s *session) status(out io.Writer) error {
 	s.mu.Lock()
 	unknown := s.fleet.unknown(s.j.s.Targets, s.j.s.Group)
 	fs := s.fleet.statusOf(s.j.s.Targets, s.j.s.Group)
+	for i, h := range fs.Hosts {
+		if gone, since := s.beats.gone(h.Host, time.Now()); gone && h.Online {
+			fs.Hosts[i].Online, fs.Hosts[i].NoHeartbeatFor = false, since.String()
+		}
+	}
 	s.mu.Unlock()
 	if len(unknown) > 0 {
 		return &silentError{code: exitUnknown, msg: "not known to the broker: " + strings.Join(unknown, ", ")}
@@ -126,7 +134,9 @@ func (s *session) status(out io.Writer) error {
 		online := "yes"
 		if !h.Online {
 			online = "no"
-			if h.LastSeen != nil {
+			if h.NoHeartbeatFor != "" {
+				online += " (no heartbeat for " + h.NoHeartbeatFor + ")"
+			} else if h.LastSeen != nil {
 				online += ", last seen " + ago(*h.LastSeen, time.Now())
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/stormguard/stormguard/cmd/internal/cli"
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/keys"
 	"github.com/stormguard/stormguard/storm"
 	"github.com/stormguard/stormguard/weather"
@@ -33,15 +34,16 @@ storm:, sources:); examples/stormguard.yaml explains every key.`
 
 // settings is everything stormguard reads from flags, environment and file.
 type settings struct {
-	cli.Conn `mapstructure:",squash"`
-	Name     string           `mapstructure:"name"`
-	StateDir string           `mapstructure:"state-dir"`
-	SignKey  string           `mapstructure:"sign-key"`
-	Expires  time.Duration    `mapstructure:"expires"`
-	Tick     time.Duration    `mapstructure:"tick"`
-	Site     map[string]any   `mapstructure:"site"`
-	Storm    map[string]any   `mapstructure:"storm"`
-	Sources  []map[string]any `mapstructure:"sources"`
+	cli.Conn  `mapstructure:",squash"`
+	Name      string           `mapstructure:"name"`
+	StateDir  string           `mapstructure:"state-dir"`
+	SignKey   string           `mapstructure:"sign-key"`
+	Expires   time.Duration    `mapstructure:"expires"`
+	Tick      time.Duration    `mapstructure:"tick"`
+	Site      map[string]any   `mapstructure:"site"`
+	Storm     map[string]any   `mapstructure:"storm"`
+	Sources   []map[string]any `mapstructure:"sources"`
+	Heartbeat time.Duration    `mapstructure:"heartbeat"`
 	// The status page, Home Assistant and notifications (reach.go).
 	HTTP          string         `mapstructure:"http"`
 	Status        map[string]any `mapstructure:"status"`
@@ -74,6 +76,7 @@ func newLoader(program string, out io.Writer) *cli.Loader {
 	fs.Duration("expires", 15*time.Minute, "a SHUTDOWN not carried out by its deadline plus this is void")
 	fs.Duration("tick", time.Second, "how often deadlines, the all clear and silent sources are checked")
 	fs.String("http", "", "serve the status page and /metrics on this `address`, e.g. 127.0.0.1:8080; off when empty")
+	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/stormguard this `often`; 0 turns it off")
 	return l
 }
 
@@ -104,6 +107,8 @@ func load(l *cli.Loader, args []string) (config, error) {
 		return config{}, errors.New("expires: must be positive")
 	case s.Tick <= 0:
 		return config{}, errors.New("tick: must be positive")
+	case heartbeat.Config{Interval: s.Heartbeat}.Validate() != nil:
+		return config{}, heartbeat.Config{Interval: s.Heartbeat}.Validate()
 	case wire.ValidName(s.Name) != nil:
 		return config{}, fmt.Errorf("name: %w", wire.ValidName(s.Name))
 	}

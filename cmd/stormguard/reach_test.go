@@ -172,7 +172,9 @@ func TestReachConfig(t *testing.T) {
 		{"a cancel token from its file", "status: {cancel-token-file: " + tok + "}\n", "", func(r reach) bool { return r.token == "0123456789abcdef" }},
 		{"a short cancel token", "status: {cancel-token-file: " + short + "}\n", "shorter than 16", nil},
 		{"ntfy bridge", "status: {cancel-token-file: " + tok + "}\nnotify: {ntfy: [{topic: alerts, cancel: ntfy, cancel-topic: sg-cancel}]}", "",
-			func(r reach) bool { return r.bridge != nil && r.bridge.PublishURL() == "https://ntfy.sh/sg-cancel" && len(r.targets) == 1 }},
+			func(r reach) bool {
+				return r.bridge != nil && r.bridge.PublishURL() == "https://ntfy.sh/sg-cancel" && len(r.targets) == 1
+			}},
 		{"command hook", "notify: {command: [{argv: [/usr/bin/logger, -t, storm]}]}", "", func(r reach) bool { return r.on() && len(r.targets) == 1 }},
 		{"http address", "http: nonsense", "http:", nil},
 	}

@@ -51,7 +51,8 @@ func newGuard(c config, hooks guard.Hooks) (*guard.Guard, error) {
 	gc := guard.Config{
 		Storm: c.storm, MQTT: m, Topics: c.topics, QoS: byte(c.s.QoS), StateDir: c.s.StateDir,
 		SignKey: c.signKey, Issuer: "stormguard@" + c.s.Name, Expires: c.s.Expires, Tick: c.s.Tick, Logger: log,
-		Hooks: hooks,
+		Hooks:     hooks,
+		Heartbeat: c.s.Heartbeat,
 	}
 	for _, sp := range c.sources {
 		switch s := sp.source.(type) {

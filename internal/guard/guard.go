@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stormguard/stormguard/heartbeat"
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/scheduler"
 	"github.com/stormguard/stormguard/sdnotify"
@@ -63,6 +64,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Heartbeat is how often stormguard beats (package heartbeat); 0 is off.
+	Heartbeat time.Duration
 	// Hooks are told what the runner sees and sends, for metrics.
 	Hooks Hooks
 }
@@ -219,6 +223,7 @@ func (g *Guard) Run(ctx context.Context) error {
 	defer cancel()
 	defer close(g.done)
 	go g.publisher(ctx)
+	heartbeat.Start(ctx, g.client, heartbeat.Config{Topics: g.cfg.Topics, Name: Name, Interval: g.cfg.Heartbeat, Logger: g.log})
 	g.client.Start()
 	stopSources, err := g.startSources(ctx)
 	if err != nil {

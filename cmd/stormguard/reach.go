@@ -31,6 +31,32 @@ type reach struct {
 // on reports whether anything needs the fleet watcher.
 func (r reach) on() bool { return r.http != "" || r.hass != nil || len(r.targets) > 0 }
 
+// summary says in one line what is configured, for stormguard check.
+func (r reach) summary() string {
+	var parts []string
+	if r.http != "" {
+		cancel := "off"
+		if r.token != "" {
+			cancel = "on"
+		}
+		parts = append(parts, fmt.Sprintf("status page and /metrics on %s (cancel button %s)", r.http, cancel))
+	}
+	if r.hass != nil {
+		parts = append(parts, fmt.Sprintf("Home Assistant discovery under %s/ (power buttons %v)", r.hass.Prefix, r.hass.PowerButtons))
+	}
+	if len(r.targets) > 0 {
+		var names []string
+		for _, t := range r.targets {
+			names = append(names, t.Notifier.Name())
+		}
+		parts = append(parts, "notify: "+strings.Join(names, ", "))
+	}
+	if r.bridge != nil {
+		parts = append(parts, "phone cancels through "+r.bridge.PublishURL())
+	}
+	return "integrations: " + strings.Join(parts, "; ")
+}
+
 // loadReach reads the http flag and the status, homeassistant and notify
 // sections. Secrets are read from their files here, so a bad path fails
 // at start, and never appear in an error.

@@ -26,6 +26,10 @@ type Cell struct {
 	key    gridKey
 	fit    Fit
 	dirty  bool
+	// pred caches the last prediction for predRadius until a strike comes.
+	pred       Prediction
+	predRadius float64
+	predFresh  bool
 }
 
 // Fit is a cell's fitted motion at the time of its newest strike.
@@ -99,6 +103,7 @@ func (c *Cell) add(t time.Time, p Point) {
 	b.sxx += p.X * p.X
 	b.syy += p.Y * p.Y
 	c.Strikes++
+	c.predFresh = false
 	if t.After(c.Last) {
 		c.Last = t
 	}
@@ -138,6 +143,7 @@ func (c *Cell) merge(o *Cell) {
 		}
 	}
 	c.Strikes += o.Strikes
+	c.predFresh = false
 	c.First = earliest(c.First, o.First)
 	if o.Last.After(c.Last) {
 		c.Last = o.Last
@@ -204,7 +210,7 @@ func (c *Cell) Fit(cfg *Config) Fit {
 	f.Pos = Point{mx, my}
 	if n < float64(cfg.MinStrikes) || f.Span < cfg.MinSpan || !(ctt > 0) {
 		// Too little to fit: the centre and spread of what there is.
-		f.ReachKM = clamp(2*math.Sqrt(max(cxx+cyy, 0)/(2*n)), cfg.MinReachKM, cfg.MaxReachKM)
+		f.ReachKM = clamp(cfg.ReachSigmas*math.Sqrt(max(cxx+cyy, 0)/(2*n)), cfg.MinReachKM, cfg.MaxReachKM)
 		c.fit = f
 		return f
 	}
@@ -219,7 +225,7 @@ func (c *Cell) Fit(cfg *Config) Fit {
 	// The centre at the newest strike: the mean's error plus the slope's
 	// carried over from the mean time.
 	f.PosErrKM = math.Sqrt(sigma2/n + sigma2/ctt*(last-mt)*(last-mt))
-	f.ReachKM = clamp(2*sigma, cfg.MinReachKM, cfg.MaxReachKM)
+	f.ReachKM = clamp(cfg.ReachSigmas*sigma, cfg.MinReachKM, cfg.MaxReachKM)
 	f.OK = f.SpeedErrKMH <= cfg.MaxSpeedErrKMH
 	c.fit = f
 	return f

@@ -21,7 +21,17 @@ type Prediction struct {
 const predictStep = 30 * time.Second
 
 // Predict returns when c's lightning may come inside radiusKM of the site.
+// The answer is kept until the cell takes another strike.
 func (t *Tracker) Predict(c *Cell, radiusKM float64) Prediction {
+	if c.predFresh && c.predRadius == radiusKM {
+		return c.pred
+	}
+	p := t.predict(c, radiusKM)
+	c.pred, c.predRadius, c.predFresh = p, radiusKM, true
+	return p
+}
+
+func (t *Tracker) predict(c *Cell, radiusKM float64) Prediction {
 	f := c.Fit(&t.cfg)
 	p := Prediction{Fit: f, ClosestKM: f.Pos.Dist()}
 	if !f.OK {

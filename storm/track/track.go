@@ -48,6 +48,9 @@ type Config struct {
 	// Sigmas is how many standard errors of the position the prediction
 	// allows for, on top of the reach.
 	Sigmas float64
+	// ReachSigmas is how many standard deviations of a cell's strikes about
+	// its track its lightning is expected to reach from the centre.
+	ReachSigmas float64
 	// MinReachKM and MaxReachKM bound how far ahead of a cell's centre its
 	// lightning is expected.
 	MinReachKM, MaxReachKM float64
@@ -63,13 +66,14 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		JoinKM:         12,
-		Window:         15 * time.Minute,
+		Window:         20 * time.Minute,
 		Stale:          6 * time.Minute,
 		Forget:         20 * time.Minute,
-		MinStrikes:     8,
+		MinStrikes:     12,
 		MinSpan:        4 * time.Minute,
-		MaxSpeedErrKMH: 20,
-		Sigmas:         2,
+		MaxSpeedErrKMH: 8,
+		Sigmas:         1,
+		ReachSigmas:    1,
 		MinReachKM:     3,
 		MaxReachKM:     12,
 		Horizon:        45 * time.Minute,
@@ -94,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("MaxSpeedErrKMH %v: must be positive", c.MaxSpeedErrKMH)
 	case !(c.Sigmas >= 0):
 		return fmt.Errorf("Sigmas %v: must not be negative", c.Sigmas)
+	case !(c.ReachSigmas >= 0):
+		return fmt.Errorf("ReachSigmas %v: must not be negative", c.ReachSigmas)
 	case !(c.MinReachKM >= 0) || !(c.MaxReachKM >= c.MinReachKM):
 		return fmt.Errorf("MinReachKM %v, MaxReachKM %v: must be 0 <= min <= max", c.MinReachKM, c.MaxReachKM)
 	case c.Horizon <= 0:

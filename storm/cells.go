@@ -41,11 +41,35 @@ func (e *Engine) track(s *weather.Strike, t time.Time) *track.Cell {
 	if !(e.cfg.Predict || e.cfg.CloseRadiusKM > 0) || !s.HasBearing || s.Estimate || !(s.DistanceKM < e.cfg.TrackRadiusKM) {
 		return nil
 	}
-	c := e.tracker.Add(t, track.FromPolar(s.DistanceKM, s.BearingDeg))
+	c := e.tracker.Add(e.stormTime(t), track.FromPolar(s.DistanceKM, s.BearingDeg))
 	if !slices.Contains(e.touched, c) {
 		e.touched = append(e.touched, c)
 	}
 	return c
+}
+
+// stormTime maps a time on the engine's clock to the tracker's, which
+// runs TimeScale times faster from the engine's start.
+func (e *Engine) stormTime(t time.Time) time.Time {
+	if e.cfg.TimeScale == 0 || e.cfg.TimeScale == 1 {
+		return t
+	}
+	return e.start.Add(time.Duration(float64(t.Sub(e.start)) * e.cfg.TimeScale))
+}
+
+// clockTime maps a time of the tracker's back to the engine's clock.
+func (e *Engine) clockTime(t time.Time) time.Time {
+	if e.cfg.TimeScale == 0 || e.cfg.TimeScale == 1 || t.IsZero() {
+		return t
+	}
+	return e.start.Add(time.Duration(float64(t.Sub(e.start)) / e.cfg.TimeScale))
+}
+
+// predict returns c's prediction with its times on the engine's clock.
+func (e *Engine) predict(c *track.Cell) track.Prediction {
+	p := e.tracker.Predict(c, e.cfg.ShutdownRadiusKM)
+	p.Arrival = e.clockTime(p.Arrival)
+	return p
 }
 
 // checkCells starts a countdown when a cell's lightning is expected inside
@@ -106,10 +130,10 @@ func (e *Engine) checkCells(now time.Time, cells []*track.Cell) {
 
 // threat returns c's prediction and whether it calls for a countdown now.
 func (e *Engine) threat(now time.Time, c *track.Cell) (track.Prediction, bool) {
-	if now.Sub(c.Last) > e.cfg.Track.Stale {
+	if e.stormTime(now).Sub(c.Last) > e.cfg.Track.Stale {
 		return track.Prediction{}, false
 	}
-	p := e.tracker.Predict(c, e.cfg.ShutdownRadiusKM)
+	p := e.predict(c)
 	if !p.OK || p.Arrival.IsZero() {
 		return p, false
 	}
@@ -120,7 +144,7 @@ func (e *Engine) threat(now time.Time, c *track.Cell) (track.Prediction, bool) {
 // is expected: "storm cell 31 km WSW moving ENE at 62 km/h, lightning
 // expected inside 16 km at 20:14Z".
 func (e *Engine) describeCell(now time.Time, c *track.Cell, p track.Prediction) string {
-	pos, _ := p.PosAt(now)
+	pos, _ := p.PosAt(e.stormTime(now))
 	when := "at " + clock(p.Arrival)
 	if !p.Arrival.After(now) {
 		when = "now"
@@ -136,7 +160,7 @@ func (e *Engine) tickCells(now time.Time) {
 	if !(e.cfg.Predict || e.cfg.CloseRadiusKM > 0) {
 		return
 	}
-	e.tracker.Expire(now)
+	e.tracker.Expire(e.stormTime(now))
 	cells := e.tracker.Cells()
 	e.checkCells(now, cells)
 	if len(e.announced)+len(e.threatSince) > 4*cellsShown+2*len(cells) {
@@ -159,14 +183,14 @@ func (e *Engine) tickCells(now time.Time) {
 func (e *Engine) showCells(now time.Time, cells []*track.Cell) {
 	views := e.views[:0]
 	for _, c := range cells {
-		if !e.cfg.Predict || now.Sub(c.Last) > e.cfg.Track.Stale {
+		if !e.cfg.Predict || e.stormTime(now).Sub(c.Last) > e.cfg.Track.Stale {
 			continue
 		}
-		p := e.tracker.Predict(c, e.cfg.ShutdownRadiusKM)
+		p := e.predict(c)
 		if !p.OK {
 			continue
 		}
-		pos, _ := p.PosAt(now)
+		pos, _ := p.PosAt(e.stormTime(now))
 		if p.Arrival.IsZero() && !(pos.Dist() < e.cfg.WatchRadiusKM) {
 			continue
 		}

@@ -86,6 +86,12 @@ type Config struct {
 	CloseRadiusKM float64
 	// Track tunes the tracker.
 	Track track.Config
+	// TimeScale is how many seconds of storm pass in one second of the
+	// engine's clock: 1 (or 0) for real weather, more for a recorded storm
+	// replayed fast (a demo, a compressed drill). The tracker works in
+	// storm time, so speeds and its windows keep their meaning; every
+	// other duration here is on the engine's clock.
+	TimeScale float64
 }
 
 // DefaultConfig returns the lightning-safety defaults: 16 km to shut down,
@@ -136,6 +142,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CancelTopic: must not be empty")
 	case c.ShutdownTime < 0:
 		return fmt.Errorf("ShutdownTime %v: must not be negative", c.ShutdownTime)
+	case c.TimeScale < 0 || math.IsNaN(c.TimeScale) || math.IsInf(c.TimeScale, 0):
+		return fmt.Errorf("TimeScale %v: must be 0 (real time) or positive", c.TimeScale)
 	case c.ConfirmFor < 0:
 		return fmt.Errorf("ConfirmFor %v: must not be negative", c.ConfirmFor)
 	case c.PredictMargin < 0:

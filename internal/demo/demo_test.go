@@ -44,6 +44,15 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	if !regexp.MustCompile(`first strike inside the watch radius: 3\d\.\d km WSW`).MatchString(text) {
 		t.Errorf("timeline lacks the first strike inside the watch radius")
 	}
+	// The cell as the events and the retained state carry it.
+	for _, s := range []string{
+		`stormguard watch: tracking storm cell \d\d km WSW moving ENE at [56]\d km/h, lightning expected inside 16 km at \d\d:\d\dZ`,
+		`stormguard state: phase countdown, .*tracking cell \d+: \d\d km WSW moving ENE at [56]\d ± \d km/h`,
+	} {
+		if !regexp.MustCompile(s).MatchString(text) {
+			t.Errorf("timeline lacks %q", s)
+		}
+	}
 	for _, h := range Hosts {
 		for _, state := range []string{"scheduled", "cancelled", "executing", "done"} {
 			if !regexp.MustCompile(`ack ` + h + `\s+` + state).MatchString(text) {

@@ -209,6 +209,11 @@ func (t *timeline) show(n note) {
 		if !s.Deadline.IsZero() {
 			line += ", deadline " + s.Deadline.Format("15:04:05Z")
 		}
+		if len(s.Cells) > 0 {
+			c := s.Cells[0]
+			line += fmt.Sprintf(", tracking cell %d: %.0f km %s moving %s at %.0f ± %.0f km/h",
+				c.ID, c.DistanceKM, weather.Compass(c.BearingDeg), weather.Compass(c.HeadingDeg), c.SpeedKMH, c.SpeedErrKMH)
+		}
 		t.printf("%s", line)
 	}
 }

@@ -227,14 +227,16 @@ func (e *Engine) noteLink(now time.Time, h *SourceHealth, r weather.Report) {
 
 // ignore counts n things from a source that were not trusted, and warns at
 // most once per AllClear per source, so a feed full of them cannot flood
-// the events.
+// the events. Only the warning marks the state changed: the counts ride
+// along with the next change, so a flood of bad strikes costs no state
+// write (an fsync'd file and a retained publish) each.
 func (e *Engine) ignore(now time.Time, name string, h *SourceHealth, n int, why string) {
 	h.Ignored += n
 	h.LastIgnored, h.LastIgnoredAt = why, now
-	e.dirty = true
 	if last, ok := e.warned[name]; ok && now.Sub(last) < e.cfg.AllClear {
 		return
 	}
+	e.dirty = true
 	e.warned[name] = now
 	e.event(EventWarn, fmt.Sprintf("source %s: %s; ignored (%d so far)", name, why, h.Ignored))
 }

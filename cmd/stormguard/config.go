@@ -160,6 +160,8 @@ var stormKeys = map[string]string{
 	"SilentAfterBySource": "silent-after-by-source", "SilentAfter": "silent-after", "FailAfter": "fail-after",
 	"FutureTolerance": "future-tolerance",
 	"BlindPolicy":     "blind-policy",
+	"ShutdownTime":    "shutdown-time", "PredictMargin": "predict-margin", "ConfirmFor": "confirm-for",
+	"TrackRadiusKM": "track-radius-km", "CloseRadiusKM": "close-radius-km",
 }
 
 func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
@@ -176,7 +178,14 @@ func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
 		SilentAfterBySource map[string]time.Duration `mapstructure:"silent-after-by-source"`
 		FailAfter           int                      `mapstructure:"fail-after"`
 		BlindPolicy         string                   `mapstructure:"blind-policy"`
-	}{d.ShutdownRadiusKM, d.WatchRadiusKM, d.Grace, d.AllClear, d.HoldAfterCancel, nil, d.FutureTolerance, d.SilentAfter, nil, d.FailAfter, string(d.BlindPolicy)}
+		Predict             bool                     `mapstructure:"predict"`
+		ShutdownTime        time.Duration            `mapstructure:"shutdown-time"`
+		PredictMargin       time.Duration            `mapstructure:"predict-margin"`
+		ConfirmFor          time.Duration            `mapstructure:"confirm-for"`
+		TrackRadiusKM       float64                  `mapstructure:"track-radius-km"`
+		CloseRadiusKM       float64                  `mapstructure:"close-radius-km"`
+	}{d.ShutdownRadiusKM, d.WatchRadiusKM, d.Grace, d.AllClear, d.HoldAfterCancel, nil, d.FutureTolerance, d.SilentAfter, nil, d.FailAfter, string(d.BlindPolicy),
+		d.Predict, d.ShutdownTime, d.PredictMargin, d.ConfirmFor, d.TrackRadiusKM, d.CloseRadiusKM}
 	if err := decodeStrict("storm", m, &raw); err != nil {
 		return storm.Config{}, err
 	}
@@ -185,6 +194,8 @@ func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
 		AllClear: raw.AllClear, HoldAfterCancel: raw.HoldAfterCancel, ContextTriggers: raw.ContextTriggers,
 		FutureTolerance: raw.FutureTolerance, SilentAfter: raw.SilentAfter, SilentAfterBySource: raw.SilentAfterBySource, FailAfter: raw.FailAfter,
 		BlindPolicy: storm.BlindPolicy(raw.BlindPolicy), CancelTopic: t.Command(wire.Cancel),
+		Predict: raw.Predict, ShutdownTime: raw.ShutdownTime, PredictMargin: raw.PredictMargin, ConfirmFor: raw.ConfirmFor,
+		TrackRadiusKM: raw.TrackRadiusKM, CloseRadiusKM: raw.CloseRadiusKM, Track: d.Track,
 	}
 	if err := c.Validate(); err != nil {
 		msg := err.Error()

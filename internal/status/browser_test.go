@@ -117,12 +117,23 @@ func TestPageShowsAStrikeAndCancelsTheCountdown(t *testing.T) {
 		t.Fatalf("page did not load with the fleet: %v", err)
 	}
 
-	f <- weather.Report{Source: "feed", At: time.Now(), Strikes: []weather.Strike{
-		{Time: time.Now(), Source: "feed", DistanceKM: 9.2, BearingDeg: 250, HasBearing: true}}}
+	// A storm coming in from the west-south-west over the last quarter of
+	// an hour, then a strike inside the shutdown radius.
+	now := time.Now()
+	for i := range 24 {
+		at := now.Add(time.Duration(i-24) * time.Minute)
+		km := 36 - float64(i)
+		f <- weather.Report{Source: "feed", At: at, Strikes: []weather.Strike{
+			{Time: at, Source: "feed", DistanceKM: km, BearingDeg: 250 + float64(i%3), HasBearing: true},
+			{Time: at, Source: "feed", DistanceKM: km + 1, BearingDeg: 248 + float64(i%2), HasBearing: true}}}
+	}
+	f <- weather.Report{Source: "feed", At: now, Strikes: []weather.Strike{
+		{Time: now, Source: "feed", DistanceKM: 9.2, BearingDeg: 250, HasBearing: true}}}
 	if err := chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.CSS(`#plot circle.strike[data-km="9.2"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#countdown`)),
 		chromedp.WaitEnabled(chromedp.CSS(`#cancel`)),
+		chromedp.WaitVisible(chromedp.CSS(`#plot g.cell`)),
 	); err != nil {
 		t.Fatalf("the strike and the countdown did not show: %v", err)
 	}

@@ -56,7 +56,7 @@ func Plot(st *storm.State, cells []watch.Cell, shutdownKM, watchKM float64, wind
 		step := c.SpeedKMH / 2 * scale
 		dx, dy := step*math.Sin(rad(c.HeadingDeg)), -step*math.Cos(rad(c.HeadingDeg))
 		title := fmt.Sprintf("cell %s: %.1f km, moving %.0f km/h towards %.0f°", c.ID, c.DistanceKM, c.SpeedKMH, c.HeadingDeg)
-		fmt.Fprintf(&b, `<g class="cell" data-cell="%s"><title>%s</title><circle cx="%.2f" cy="%.2f" r="7"/>`, esc(c.ID), esc(title), x, y)
+		fmt.Fprintf(&b, `<g class="cell" data-cell="%s"><title>%s</title><circle cx="%.2f" cy="%.2f" r="7"/>`, esc(string(c.ID)), esc(title), x, y)
 		if c.SpeedKMH > 0 {
 			fmt.Fprintf(&b, `<line x1="%.2f" y1="%.2f" x2="%.2f" y2="%.2f" marker-end="url(#arrow)"/>`, x, y, x+dx, y+dy)
 		}

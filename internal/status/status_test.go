@@ -21,7 +21,7 @@ func TestPlot(t *testing.T) {
 		{DistanceKM: 12, Estimate: true, Time: now.Add(-20 * time.Minute), Source: "as3935"},
 		{DistanceKM: 5, BearingDeg: 0, HasBearing: true, Time: now.Add(-2 * time.Hour), Source: "a"},
 	}}
-	cells := []watch.Cell{{ID: "c1<", DistanceKM: 30, BearingDeg: 270, HeadingDeg: 90, SpeedKMH: 40}}
+	cells := []watch.Cell{{ID: watch.CellID("c1<"), DistanceKM: 30, BearingDeg: 270, HeadingDeg: 90, SpeedKMH: 40}}
 	svg := Plot(st, cells, 16, 40, 30*time.Minute, now)
 	for _, want := range []string{
 		`<circle cx="0" cy="0" r="32.00" class="ring shutdown"/>`, // 16 km of 40 at 80

@@ -19,16 +19,36 @@ import (
 	"github.com/stormguard/stormguard/wire"
 )
 
-// Cell is a tracked storm cell as the state reports it, when it does:
-// where it is from the site and where it is going.
+// Cell is a tracked storm cell as the state's "cells" list reports it:
+// where it is from the site, where it is going, and when its lightning is
+// expected inside the shutdown radius. Fields the state lacks stay zero.
 type Cell struct {
-	ID         string    `json:"id,omitempty"`
+	ID         CellID    `json:"id"`
 	DistanceKM float64   `json:"distance_km"`
 	BearingDeg float64   `json:"bearing_deg"`
 	HeadingDeg float64   `json:"heading_deg"`
 	SpeedKMH   float64   `json:"speed_kmh"`
+	ClosestKM  float64   `json:"closest_km,omitempty"`
 	Strikes    int       `json:"strikes,omitempty"`
-	ETA        time.Time `json:"eta,omitzero"`
+	Arrival    time.Time `json:"arrival,omitzero"`
+}
+
+// CellID is a cell's id, written as a JSON number or string.
+type CellID string
+
+// UnmarshalJSON accepts a number or a string.
+func (c *CellID) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*c = CellID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*c = CellID(n.String())
+	return nil
 }
 
 // Host is what is known of one agent.
@@ -224,11 +244,14 @@ func (w *Watcher) onGuardState(payload []byte) {
 		w.log.Warn("stormguard state ignored", "err", err)
 		return
 	}
-	// Cells come from storm tracking when the state carries them.
+	// Cells come from storm tracking when the state carries them; a list
+	// in another shape is left out rather than losing the state.
 	var extra struct {
 		Cells []Cell `json:"cells"`
 	}
-	_ = json.Unmarshal(payload, &extra)
+	if err := json.Unmarshal(payload, &extra); err != nil {
+		w.log.Warn("storm cells in stormguard's state ignored", "err", err)
+	}
 	prev := w.guard
 	w.guard, w.cells = &st, extra.Cells
 	w.alerts.guardState(prev, &st)

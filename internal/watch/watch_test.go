@@ -113,12 +113,16 @@ func testWatcher(t *testing.T, b *mqtttest.Broker) {
 	})
 
 	near := &storm.Strike{DistanceKM: 30, Source: "feed"}
-	publish(t, pub, topics.State(guard.Name), true, guard.State{V: 1, Bearing: "NW", State: storm.State{Phase: storm.PhaseWatch, Nearest: near, Trend: storm.TrendApproaching, Blind: true, BlindText: "feed down"}})
+	cells := []storm.Cell{{ID: 7, DistanceKM: 28, BearingDeg: 300, SpeedKMH: 45, HeadingDeg: 120, Strikes: 12, Arrival: time.Now().Add(20 * time.Minute).UTC()}}
+	publish(t, pub, topics.State(guard.Name), true, guard.State{V: 1, Bearing: "NW", State: storm.State{Phase: storm.PhaseWatch, Nearest: near, Trend: storm.TrendApproaching, Blind: true, BlindText: "feed down", Cells: cells}})
 	if a := nextAlert(t, w, KindWatch); a.Message != "Lightning 30.0 km NW (feed); approaching" {
 		t.Errorf("watch alert says %q", a.Message)
 	}
 	if a := nextAlert(t, w, KindBlind); a.Message != "feed down" {
 		t.Errorf("blind alert says %q, want the engine's text", a.Message)
+	}
+	if c := w.Snapshot().Cells; len(c) != 1 || c[0].ID != "7" || c[0].HeadingDeg != 120 || c[0].SpeedKMH != 45 || !c[0].Arrival.Equal(cells[0].Arrival) {
+		t.Errorf("cells %+v, want the state's tracked cell", c)
 	}
 
 	deadline := time.Now().Add(200 * time.Millisecond).UTC()

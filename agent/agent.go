@@ -488,6 +488,11 @@ func (a *Agent) decideRef(recv *journal.Record, ref int64, in Incoming) (Decisio
 	for _, p := range d.Disarmed {
 		batch = append(batch, a.decisionRecord(ref, Decision{Cmd: wire.Command{ID: p.ID, Action: p.Action}, State: wire.Cancelled}, "cancelled by "+d.Cmd.ID))
 	}
+	if d.Run {
+		// The decision and the start go to the disk in one synced write:
+		// the only durable write on the way to the power command.
+		batch = append(batch, a.startRecords(d)...)
+	}
 	durable := d.Arm != nil || d.Run || len(d.Disarmed) > 0
 	ok := a.append(durable, batch...)
 	fault("journaled")

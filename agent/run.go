@@ -55,7 +55,11 @@ func (a *Agent) fireDue() {
 				d.Detail += fmt.Sprintf(" after its limit while %s had not gone", strings.Join(g.Waiting, ", "))
 			}
 		}
-		ok := a.append(d.Run, a.decisionRecord(0, d, d.Detail))
+		recs := []journal.Record{a.decisionRecord(0, d, d.Detail)}
+		if d.Run {
+			recs = append(recs, a.startRecords(d)...)
+		}
+		ok := a.append(d.Run, recs...)
 		a.book.Apply(d, now)
 		a.log.Info("countdown ended", "id", p.ID, "action", p.Action, "state", d.State, "detail", d.Detail)
 		a.ack(wire.Ack{ID: p.ID, Action: p.Action, State: d.State, Detail: d.Detail + a.journalNote(ok), Deadline: p.Deadline})
@@ -120,21 +124,30 @@ func (a *Agent) nextWake() time.Duration {
 	return wake
 }
 
-// execute writes that the power command starts, the one durable write on
-// the way to it, and starts it without a shell and without the reason
-// anywhere in its argv. The loop carries on while it runs; its end comes
-// back on a.ran. A disk that refuses the record does not stop it.
-func (a *Agent) execute(d Decision) {
-	argv := a.cfg.ShutdownCmd
-	if d.Cmd.Action == wire.Reboot {
-		argv = a.cfg.RebootCmd
-	}
-	recs := []journal.Record{{Kind: journal.KindStarted, ID: d.Cmd.ID, Action: d.Cmd.Action, Detail: strings.Join(argv, " "), At: a.now()}}
+// startRecords are the journal lines written, with the decision and in
+// the same synced write, before the power command of d starts: after them
+// a restart never runs it again (at most once).
+func (a *Agent) startRecords(d Decision) []journal.Record {
+	recs := []journal.Record{{Kind: journal.KindStarted, ID: d.Cmd.ID, Action: d.Cmd.Action, Detail: strings.Join(a.argv(d), " "), At: a.now()}}
 	if a.online {
 		recs = append(recs, journal.Record{Kind: journal.KindConnected, At: a.now()})
 	}
-	// After this record a restart will not run the command again: at most once.
-	a.append(true, recs...)
+	return recs
+}
+
+func (a *Agent) argv(d Decision) []string {
+	if d.Cmd.Action == wire.Reboot {
+		return a.cfg.RebootCmd
+	}
+	return a.cfg.ShutdownCmd
+}
+
+// execute starts the power command of d, whose start is already journaled,
+// without a shell and without the reason anywhere in its argv. The loop
+// carries on while it runs; its end comes back on a.ran. A disk that
+// refused the journal does not stop it (rule 10).
+func (a *Agent) execute(d Decision) {
+	argv := a.argv(d)
 	fault("started")
 	a.running = &d
 	if a.cfg.DryRun {
@@ -146,7 +159,7 @@ func (a *Agent) execute(d Decision) {
 		return
 	}
 	a.goingDown = &d
-	a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, wire.OneLine(d.Cmd.Reason)))
+	defer a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, wire.OneLine(d.Cmd.Reason)))
 	go func() {
 		if len(a.cfg.PreShutdownCmd) > 0 && !a.preShutdown(d) {
 			return

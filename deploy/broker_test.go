@@ -436,6 +436,16 @@ func TestBrokerACL(t *testing.T) {
 		}
 	})
 
+	// The notifications read stormguard's own events on its watch
+	// connection (docs/integrations.md).
+	t.Run("stormguard reads its own events", func(t *testing.T) {
+		sg := who{certDir: filepath.Join(pki, "stormguard")}
+		got, _ := mustConnect(t, b.TLSURL, sg, "stormguard/event/stormguard")
+		_, pub := mustConnect(t, b.TLSURL, sg, "")
+		publish(t, pub, "stormguard/event/stormguard", `{"kind":"shutdown"}`)
+		before(t, got, `{"kind":"shutdown"}`)
+	})
+
 	t.Run("no certificate, no connection", func(t *testing.T) {
 		caPEM, err := os.ReadFile(filepath.Join(pki, "nas", certs.CAFile))
 		if err != nil {

@@ -131,7 +131,7 @@ func TestAgentKilledAtEachStep(t *testing.T) {
 		why  string
 	}{
 		{"received", 1, "not journaled, so not acknowledged: the broker delivers it again"},
-		{"journaled", 1, "journaled and decided but never started: run at restart"},
+		{"journaled", 0, "the decision and the start are one synced write: never run twice, so at most once"},
 		{"started", 0, "the start was journaled: never run twice, so at most once"},
 		{"ran", 1, "it ran; the restart must not run it again"},
 	} {

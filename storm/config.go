@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/stormguard/stormguard/storm/track"
 )
 
 // BlindPolicy says what to do when no trigger-capable source can see.
@@ -58,6 +60,38 @@ type Config struct {
 	BlindPolicy BlindPolicy
 	// CancelTopic is named in reason texts so a person knows how to stop a countdown.
 	CancelTopic string
+
+	// Predict starts a countdown from a tracked storm cell's predicted
+	// arrival, early enough that the hosts are down before its lightning
+	// comes inside the shutdown radius. A strike inside the radius still
+	// starts one at once when no prediction did.
+	Predict bool
+	// ShutdownTime is how long the fleet's hosts take to power down after
+	// the deadline; the prediction allows for it.
+	ShutdownTime time.Duration
+	// PredictMargin is time allowed on top of Grace and ShutdownTime.
+	PredictMargin time.Duration
+	// ConfirmFor is how long a cell's prediction must keep calling for a
+	// countdown before it starts one, so one fit that is off by chance
+	// does not; a prediction with less than Grace and ShutdownTime left
+	// starts one at once.
+	ConfirmFor time.Duration
+	// TrackRadiusKM is how far out located strikes from trigger sources are
+	// tracked; those beyond the watch radius feed only the tracker.
+	TrackRadiusKM float64
+	// CloseRadiusKM is how close a lone strike (no other strike of a cell
+	// near it, typical of a mislocated detection) must be to start a
+	// countdown on its own; one farther out waits for a second strike.
+	// Zero means the shutdown radius: every strike inside starts one.
+	CloseRadiusKM float64
+	// Track tunes the tracker.
+	Track track.Config
+	// TimeScale is how many seconds of storm pass in one second of the
+	// engine's clock: 1 (or 0) for real weather, more for a recorded storm
+	// replayed fast (a demo, a compressed drill). The tracker works in
+	// storm time, so speeds and its windows keep their meaning; every
+	// other duration here is on the engine's clock.
+	TimeScale float64
 }
 
 // DefaultConfig returns the lightning-safety defaults: 16 km to shut down,
@@ -74,6 +108,12 @@ func DefaultConfig() Config {
 		FailAfter:        3,
 		BlindPolicy:      BlindHold,
 		CancelTopic:      "CANCEL",
+		Predict:          true,
+		ShutdownTime:     3 * time.Minute,
+		PredictMargin:    10 * time.Minute,
+		ConfirmFor:       time.Minute,
+		TrackRadiusKM:    100,
+		Track:            track.DefaultConfig(),
 	}
 }
 
@@ -100,6 +140,23 @@ func (c Config) Validate() error {
 		return fmt.Errorf("BlindPolicy %q: must be %q or %q", c.BlindPolicy, BlindHold, BlindShutdown)
 	case c.CancelTopic == "":
 		return fmt.Errorf("CancelTopic: must not be empty")
+	case c.ShutdownTime < 0:
+		return fmt.Errorf("ShutdownTime %v: must not be negative", c.ShutdownTime)
+	case c.TimeScale < 0 || math.IsNaN(c.TimeScale) || math.IsInf(c.TimeScale, 0):
+		return fmt.Errorf("TimeScale %v: must be 0 (real time) or positive", c.TimeScale)
+	case c.ConfirmFor < 0:
+		return fmt.Errorf("ConfirmFor %v: must not be negative", c.ConfirmFor)
+	case c.PredictMargin < 0:
+		return fmt.Errorf("PredictMargin %v: must not be negative", c.PredictMargin)
+	case c.Predict && (!(c.TrackRadiusKM >= c.WatchRadiusKM) || math.IsInf(c.TrackRadiusKM, 0)):
+		return fmt.Errorf("TrackRadiusKM %v: must be at least WatchRadiusKM (%v)", c.TrackRadiusKM, c.WatchRadiusKM)
+	case !(c.CloseRadiusKM >= 0) || c.CloseRadiusKM > c.ShutdownRadiusKM:
+		return fmt.Errorf("CloseRadiusKM %v: must be between 0 and ShutdownRadiusKM (%v)", c.CloseRadiusKM, c.ShutdownRadiusKM)
+	}
+	if c.Predict || c.CloseRadiusKM > 0 {
+		if err := c.Track.Validate(); err != nil {
+			return fmt.Errorf("Track: %w", err)
+		}
 	}
 	if i := slices.Index(c.ContextTriggers, ""); i >= 0 {
 		return fmt.Errorf("ContextTriggers[%d]: empty source name", i)
@@ -111,6 +168,18 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// closeRadius is the radius inside which a lone strike starts a countdown.
+func (c Config) closeRadius() float64 {
+	if c.CloseRadiusKM == 0 {
+		return c.ShutdownRadiusKM
+	}
+	return c.CloseRadiusKM
+}
+
+// lead is how long before lightning arrives a countdown must start for the
+// hosts to be down in time.
+func (c Config) lead() time.Duration { return c.Grace + c.ShutdownTime + c.PredictMargin }
 
 // silentAfter is the silence limit for one source.
 func (c Config) silentAfter(source string) time.Duration {

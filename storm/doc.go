@@ -30,6 +30,16 @@
 // more than FutureTolerance ahead of now, or older than AllClear, are
 // ignored and counted in the source's health.
 //
+// Storm cells are tracked (package track) from the located strikes of
+// trigger sources out to TrackRadiusKM. When a cell's lightning is
+// predicted inside the shutdown radius sooner than Grace, ShutdownTime and
+// PredictMargin from now, and the prediction has held for ConfirmFor, a
+// countdown starts, so the hosts are down before the lightning comes. A
+// strike inside the radius still starts one at once when no prediction did;
+// only a lone strike (no other near it) beyond CloseRadiusKM waits for a
+// second. The cells that matter are in the State; the tracker itself is
+// not, and rebuilds from the feed after a restart.
+//
 // A cancel stops the countdown and holds off a new one for HoldAfterCancel,
 // unless lightning comes closer than it had been when the cancel came. The
 // State is JSON and is meant to be persisted after every call that returns a

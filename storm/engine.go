@@ -1,11 +1,13 @@
 package storm
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/stormguard/stormguard/storm/track"
 	"github.com/stormguard/stormguard/weather"
 )
 
@@ -19,12 +21,23 @@ type Engine struct {
 	// warned is when each source's ignored strikes or messages were last
 	// warned about.
 	warned map[string]time.Time
+	// tracker follows storm cells; it is not part of the State and starts
+	// empty after a restart. announced holds the cells a watch event
+	// was sent for; views is the scratch for the state's Cells.
+	tracker   *track.Tracker
+	announced map[int]bool
+	// threatSince is when each cell's prediction last began to call for a countdown.
+	threatSince map[int]time.Time
+	views       []Cell
+	// warnedLone is when a lone strike was last reported.
+	warnedLone time.Time
 
-	// Per call: the actions so far, the phase at the start, and whether
-	// anything worth persisting changed.
-	out   []Action
-	from  Phase
-	dirty bool
+	// Per call: the actions so far, the phase at the start, whether
+	// anything worth persisting changed, and the cells that took a strike.
+	touched []*track.Cell
+	out     []Action
+	from    Phase
+	dirty   bool
 }
 
 // NewEngine returns an Engine in the clear phase. now is when the daemon
@@ -34,9 +47,12 @@ func NewEngine(cfg Config, now time.Time) (*Engine, error) {
 		return nil, fmt.Errorf("storm config: %w", err)
 	}
 	return &Engine{
-		cfg:    cfg,
-		start:  now,
-		warned: map[string]time.Time{},
+		cfg:         cfg,
+		start:       now,
+		warned:      map[string]time.Time{},
+		tracker:     track.New(cfg.Track),
+		announced:   map[int]bool{},
+		threatSince: map[int]time.Time{},
 		st: State{
 			Phase:   PhaseClear,
 			Trend:   TrendUnknown,
@@ -140,7 +156,14 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 			e.ignore(now, r.Source, &h, 1, e.outOfWindow(now, ws.Time))
 			continue
 		}
-		if !(ws.DistanceKM < e.cfg.WatchRadiusKM) || ws.DistanceKM < 0 {
+		if ws.DistanceKM < 0 {
+			continue
+		}
+		var cell *track.Cell
+		if h.CanTrigger {
+			cell = e.track(ws, cmp.Or(ws.Time, now))
+		}
+		if !(ws.DistanceKM < e.cfg.WatchRadiusKM) {
 			continue
 		}
 		s := Strike{
@@ -167,7 +190,11 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 			if h.CanTrigger || e.st.Countdowns > 0 {
 				e.st.LastThreat = latest(e.st.LastThreat, s.Time)
 			}
-			if h.CanTrigger && (!found || s.DistanceKM < trigger.DistanceKM) {
+			lone := cell != nil && cell.Lone() && !(s.DistanceKM < e.cfg.closeRadius())
+			if lone {
+				e.noteLone(now, s)
+			}
+			if h.CanTrigger && !lone && (!found || s.DistanceKM < trigger.DistanceKM) {
 				trigger, found = s, true
 			}
 		}
@@ -176,6 +203,7 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 	if found {
 		e.strikeTrigger(now, trigger)
 	}
+	e.checkCells(now, e.touched)
 	e.noteSignals(now, r)
 	e.evaluate(now)
 	return e.end()
@@ -199,14 +227,16 @@ func (e *Engine) noteLink(now time.Time, h *SourceHealth, r weather.Report) {
 
 // ignore counts n things from a source that were not trusted, and warns at
 // most once per AllClear per source, so a feed full of them cannot flood
-// the events.
+// the events. Only the warning marks the state changed: the counts ride
+// along with the next change, so a flood of bad strikes costs no state
+// write (an fsync'd file and a retained publish) each.
 func (e *Engine) ignore(now time.Time, name string, h *SourceHealth, n int, why string) {
 	h.Ignored += n
 	h.LastIgnored, h.LastIgnoredAt = why, now
-	e.dirty = true
 	if last, ok := e.warned[name]; ok && now.Sub(last) < e.cfg.AllClear {
 		return
 	}
+	e.dirty = true
 	e.warned[name] = now
 	e.event(EventWarn, fmt.Sprintf("source %s: %s; ignored (%d so far)", name, why, h.Ignored))
 }
@@ -245,6 +275,7 @@ func (e *Engine) SourceFailed(now time.Time, source string, kind weather.Kind, e
 // the end of a watch or a hold, a source going silent. Call it every few seconds.
 func (e *Engine) Tick(now time.Time) []Action {
 	e.begin()
+	e.tickCells(now)
 	e.evaluate(now)
 	return e.end()
 }
@@ -279,6 +310,8 @@ func (e *Engine) Cancel(now time.Time, by string) []Action {
 
 func (e *Engine) begin() {
 	e.out, e.from, e.dirty = nil, e.st.Phase, false
+	clear(e.touched)
+	e.touched = e.touched[:0]
 }
 
 func (e *Engine) end() []Action {
@@ -326,7 +359,7 @@ func (e *Engine) resetStorm() {
 	e.st = State{
 		Phase: keep.Phase, Since: keep.Since, Trend: TrendUnknown,
 		Blind: keep.Blind, BlindText: keep.BlindText, SeeingSince: keep.SeeingSince,
-		Sources: keep.Sources, Signals: keep.Signals, Recent: keep.Recent[:0],
+		Sources: keep.Sources, Signals: keep.Signals, Recent: keep.Recent[:0], Cells: keep.Cells,
 	}
 	e.dirty = true
 }

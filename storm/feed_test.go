@@ -312,3 +312,25 @@ func TestNextExplainsEveryPhase(t *testing.T) {
 	e.Tick(at("20:59:00"))
 	want(PhaseAllClear, "all clear since 20:59Z")
 }
+
+// TestFloodOfBadStrikesCostsNoStateWrites: strikes stamped far in the
+// future are ignored and counted; only the first of a flood marks the state
+// changed (and warns), so a hostile feed cannot make stormguard write and
+// publish its state once per strike.
+func TestFloodOfBadStrikesCostsNoStateWrites(t *testing.T) {
+	e := newEngine(t, nil, feed)
+	e.Observe(at("19:00:01"), link("strikes", weather.LinkUp, "connected"))
+	future := at("19:00:00").Add(100 * 365 * 24 * time.Hour)
+	changes := 0
+	for i := range 1000 {
+		now := at("19:01:00").Add(time.Duration(i) * time.Millisecond)
+		changes += len(only[StateChanged](e.Observe(now, hit("strikes", 5, future))))
+	}
+	if changes != 1 {
+		t.Errorf("1000 future-stamped strikes marked the state changed %d times, want once", changes)
+	}
+	st := e.State()
+	if st.Phase != PhaseClear || st.Sources["strikes"].Ignored != 1000 {
+		t.Errorf("after the flood: phase %s, ignored %d; want clear and all 1000 counted", st.Phase, st.Sources["strikes"].Ignored)
+	}
+}

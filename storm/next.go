@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/stormguard/stormguard/weather"
 )
 
 // next says what the current phase waits for and what ends it, in one
@@ -36,6 +38,13 @@ func (e *Engine) next() string {
 			clock(st.Deadline), clock(latest(st.LastThreat, st.SeeingSince).Add(e.cfg.AllClear)), in)
 	case PhaseAllClear:
 		fmt.Fprintf(&b, "all clear since %s: hosts may be switched on; lightning inside %.0f km starts a new storm", clock(st.Since), watch)
+	}
+	if c := st.Cells; len(c) > 0 && !c[0].Arrival.IsZero() && (st.Phase == PhaseClear || st.Phase == PhaseWatch) {
+		fmt.Fprintf(&b, "; tracking storm cell %.0f km %s moving %s at %.0f km/h, lightning expected inside %.0f km at %s",
+			c[0].DistanceKM, weather.Compass(c[0].BearingDeg), weather.Compass(c[0].HeadingDeg), c[0].SpeedKMH, in, clock(c[0].Arrival))
+		if e.cfg.Predict {
+			fmt.Fprintf(&b, ": a countdown starts by %s", clock(c[0].CountdownAt))
+		}
 	}
 	if len(st.Signals) > 0 {
 		var names []string

@@ -3,6 +3,7 @@ package storm
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -164,6 +165,10 @@ type State struct {
 	Signals     map[string]Signal       `json:"signals,omitempty"`
 	// Recent holds the last strikes inside the watch radius, oldest first, for the trend.
 	Recent []Strike `json:"recent,omitempty"`
+	// Cells are the tracked storm cells that matter most: those whose
+	// lightning is expected inside the shutdown radius soonest, then the
+	// nearest inside the watch radius. Refreshed every Tick.
+	Cells []Cell `json:"cells,omitempty"`
 }
 
 // clone returns a copy that shares nothing mutable with s.
@@ -176,6 +181,7 @@ func (s State) clone() State {
 	c.Sources = maps.Clone(s.Sources)
 	c.Signals = maps.Clone(s.Signals)
 	c.Recent = append([]Strike(nil), s.Recent...)
+	c.Cells = slices.Clone(s.Cells)
 	return c
 }
 

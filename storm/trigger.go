@@ -49,6 +49,17 @@ func (e *Engine) closeUnseen(now time.Time, s Strike) {
 	e.resetStorm()
 }
 
+// noteLone reports, at most once per AllClear, a strike inside the
+// shutdown radius that starts no countdown because nothing confirms it.
+func (e *Engine) noteLone(now time.Time, s Strike) {
+	if !e.warnedLone.IsZero() && now.Sub(e.warnedLone) < e.cfg.AllClear {
+		return
+	}
+	e.warnedLone = now
+	e.event(EventInfo, fmt.Sprintf("%s is alone, far from any storm cell: no countdown unless another strike confirms it (a lone strike starts one only inside %.1f km)",
+		describe(s), e.cfg.closeRadius()))
+}
+
 // strikeTrigger starts a countdown for a strike inside the shutdown radius
 // from a trigger-capable source, unless one is running, the storm's
 // deadline has passed and it is still going (closeUnseen ends one that

@@ -38,6 +38,7 @@ type settings struct {
 	RequireSigned bool          `mapstructure:"require-signed"`
 	Retention     time.Duration `mapstructure:"journal-retention"`
 	JournalMax    int64         `mapstructure:"journal-max-bytes"`
+	Metrics       string        `mapstructure:"metrics"`
 	Heartbeat     time.Duration `mapstructure:"heartbeat"`
 	Stage         int           `mapstructure:"stage"`
 	StageLimit    time.Duration `mapstructure:"stage-limit"`
@@ -65,6 +66,12 @@ func defaultStateDir() string {
 
 // load reads the agent's settings from args, the environment and -config.
 func load(args []string, out io.Writer) (agent.Config, error) {
+	cfg, _, err := loadSettings(args, out)
+	return cfg, err
+}
+
+// loadSettings is load that also returns the settings outside agent.Config.
+func loadSettings(args []string, out io.Writer) (agent.Config, settings, error) {
 	l := cli.NewLoader("agent", summary, "[flags]", "STORMGUARD_AGENT", out)
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
@@ -82,6 +89,7 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.Bool("require-signed", false, "reject commands that are not signed by a -public-key (plain text included)")
 	fs.Duration("journal-retention", 90*24*time.Hour, "how long the journal remembers a command id it acted on")
 	fs.Int64("journal-max-bytes", 4<<20, "journal size at which it is rotated (the older generation is kept as journal.1.jsonl)")
+	fs.String("metrics", "", "serve Prometheus metrics at /metrics on this `address`, e.g. 127.0.0.1:9101; off when empty")
 	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/<name> this `often`, so the host is seen gone even where a clustered broker loses its will; 0 turns it off")
 	fs.Int("stage", 0, "this host's `stage` in a staged power-down, 1 (first) to 9 (last): a countdown's deadline applies to stage 1, each later stage waits for the ones before it; 0 means 5, or 9 on the host that runs the broker")
 	fs.Duration("stage-limit", agent.DefaultStageLimit, "how `long` this host's stage waits at most for each earlier stage to go")
@@ -92,18 +100,18 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 	fs.String("wake-broadcast", "", "broadcast `address` for Wake-on-LAN packets instead of the detected one")
 	var s settings
 	if _, err := l.Load(args, &s); err != nil {
-		return agent.Config{}, err
+		return agent.Config{}, s, err
 	}
 	if fs.NArg() > 0 {
-		return agent.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return agent.Config{}, s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	pub, err := keys.LoadPublic(s.PublicKeys)
 	if err != nil {
-		return agent.Config{}, fmt.Errorf("public-key: %w", err)
+		return agent.Config{}, s, fmt.Errorf("public-key: %w", err)
 	}
 	m, err := s.Conn.MQTT("stormguard-agent-" + s.Name)
 	if err != nil {
-		return agent.Config{}, err
+		return agent.Config{}, s, err
 	}
 	cfg := agent.Config{
 		Policy: agent.Policy{Host: s.Name, Groups: s.Groups, Topics: s.Topics(), MaxAge: s.MaxAge,
@@ -115,10 +123,10 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 		Stages: agent.Stages{Stage: s.Stage, Limit: s.StageLimit}, PreShutdownCmd: s.PreShutdown, PreShutdownTimeout: s.PreTimeout,
 	}
 	if s.PreTimeout <= 0 {
-		return agent.Config{}, fmt.Errorf("pre-shutdown-timeout: must be positive")
+		return agent.Config{}, s, fmt.Errorf("pre-shutdown-timeout: must be positive")
 	}
 	if s.StageLimit <= 0 {
-		return agent.Config{}, fmt.Errorf("stage-limit: must be positive")
+		return agent.Config{}, s, fmt.Errorf("stage-limit: must be positive")
 	}
 	cfg.Broker = runsBroker(m.Brokers)
 	switch {
@@ -133,30 +141,37 @@ func load(args []string, out io.Writer) (agent.Config, error) {
 		if w.MAC == "" || w.Broadcast == "" {
 			found, err := wakeAddress(m.Brokers)
 			if err != nil {
-				return agent.Config{}, fmt.Errorf("wake-on-lan: %w", err)
+				return agent.Config{}, s, fmt.Errorf("wake-on-lan: %w", err)
 			}
 			w.MAC, w.Broadcast = cmp.Or(w.MAC, found.MAC), cmp.Or(w.Broadcast, found.Broadcast)
 		}
 		if net.ParseIP(w.Broadcast).To4() == nil {
-			return agent.Config{}, fmt.Errorf("wake-broadcast: %q is not an IPv4 address", w.Broadcast)
+			return agent.Config{}, s, fmt.Errorf("wake-broadcast: %q is not an IPv4 address", w.Broadcast)
 		}
 		cfg.Wake = w
 	}
 	if err := (heartbeat.Config{Interval: s.Heartbeat}).Validate(); err != nil {
-		return agent.Config{}, err
+		return agent.Config{}, s, err
 	}
-	return cfg, cfg.Validate()
+	return cfg, s, cfg.Validate()
 }
 
 // Run loads the settings and serves until ctx ends.
 func Run(ctx context.Context, args []string) error {
-	cfg, err := load(args, os.Stdout)
+	cfg, s, err := loadSettings(args, os.Stdout)
 	if err != nil {
 		return cli.Configuration(err)
 	}
 	a, err := agent.New(cfg)
 	if err != nil {
 		return err
+	}
+	if s.Metrics != "" {
+		stop, err := serveMetrics(s.Metrics, cfg.Host, a, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	// Ready once configured with the client set up; the broker may be down.
 	if err := sdnotify.Ready("serving as " + cfg.Host); err != nil {

@@ -299,13 +299,20 @@ func lastPresence(ms []mqtt.Message, tp wire.Topics, h string) string {
 }
 
 // acksOf returns host h's acks of command id in state s.
+// acksOf returns host h's acks of command id in state s, one per ack the
+// host sent: QoS 1 is at least once, and a publish caught by the node's
+// death is delivered again after the reconnect with the same bytes, so
+// copies (the same time stamp) count once. Two executions would be two
+// acks with their own times.
 func acksOf(ms []mqtt.Message, tp wire.Topics, id, h string, s wire.AckState) []wire.Ack {
 	var out []wire.Ack
+	seen := map[time.Time]bool{}
 	for _, m := range ms {
 		if m.Topic != tp.Ack(h) {
 			continue
 		}
-		if a, err := wire.DecodeAck(m.Payload); err == nil && a.ID == id && a.State == s {
+		if a, err := wire.DecodeAck(m.Payload); err == nil && a.ID == id && a.State == s && !seen[a.At] {
+			seen[a.At] = true
 			out = append(out, a)
 		}
 	}

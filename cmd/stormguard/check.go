@@ -24,6 +24,9 @@ func runCheck(ctx context.Context, args []string, out io.Writer) error {
 	listen := l.FS.Lookup("listen").Value.(interface{ Get() any }).Get().(time.Duration)
 	fmt.Fprintf(out, "config ok: site %.4f,%.4f; shutdown inside %.1f km, watch inside %.1f km, grace %v, all clear %v; %d sources\n",
 		c.site.Lat, c.site.Lon, c.storm.ShutdownRadiusKM, c.storm.WatchRadiusKM, c.storm.Grace, c.storm.AllClear, len(c.sources))
+	if c.reach.on() {
+		fmt.Fprintln(out, c.reach.summary())
+	}
 	brokerLines, brokerOK := checkBroker(ctx, c)
 	for _, line := range brokerLines {
 		fmt.Fprintln(out, line)

@@ -35,18 +35,23 @@ storm:, sources:); examples/stormguard.yaml explains every key.`
 
 // settings is everything stormguard reads from flags, environment and file.
 type settings struct {
-	cli.Conn `mapstructure:",squash"`
-	Name     string           `mapstructure:"name"`
-	StateDir string           `mapstructure:"state-dir"`
-	SignKey  string           `mapstructure:"sign-key"`
-	Expires  time.Duration    `mapstructure:"expires"`
-	Tick     time.Duration    `mapstructure:"tick"`
-	Site     map[string]any   `mapstructure:"site"`
-	Storm    map[string]any   `mapstructure:"storm"`
-	Sources  []map[string]any `mapstructure:"sources"`
-	Wake     map[string]any   `mapstructure:"wake"`
-
-	Heartbeat time.Duration `mapstructure:"heartbeat"`
+	cli.Conn  `mapstructure:",squash"`
+	Name      string           `mapstructure:"name"`
+	StateDir  string           `mapstructure:"state-dir"`
+	SignKey   string           `mapstructure:"sign-key"`
+	Expires   time.Duration    `mapstructure:"expires"`
+	Tick      time.Duration    `mapstructure:"tick"`
+	Site      map[string]any   `mapstructure:"site"`
+	Storm     map[string]any   `mapstructure:"storm"`
+	Sources   []map[string]any `mapstructure:"sources"`
+	Heartbeat time.Duration    `mapstructure:"heartbeat"`
+	// The status page, Home Assistant and notifications (reach.go).
+	HTTP          string         `mapstructure:"http"`
+	Status        map[string]any `mapstructure:"status"`
+	HomeAssistant map[string]any `mapstructure:"homeassistant"`
+	Notify        map[string]any `mapstructure:"notify"`
+	// Waking the fleet after the storm (wake.go).
+	Wake map[string]any `mapstructure:"wake"`
 }
 
 // config is a loaded, checked configuration, ready to run.
@@ -57,13 +62,14 @@ type config struct {
 	sources []sourceSpec
 	signKey ed25519.PrivateKey
 	topics  wire.Topics
+	reach   reach
 	wake    guard.WakeConfig
 }
 
 // newLoader defines the flags of run and check.
 func newLoader(program string, out io.Writer) *cli.Loader {
 	l := cli.NewLoader(program, summary, "[flags]", "STORMGUARD", out)
-	l.Keys = []string{"site", "storm", "sources", "wake"}
+	l.Keys = []string{"site", "storm", "sources", "status", "homeassistant", "notify", "wake"}
 	l.EnvNames = []string{"STORMGUARD_XWEATHER_CLIENT_SECRET", "STORMGUARD_OWM_API_KEY"}
 	fs := l.FS
 	cli.AddConnFlags(fs, 1)
@@ -73,6 +79,7 @@ func newLoader(program string, out io.Writer) *cli.Loader {
 	fs.String("sign-key", "", "sign every SHUTDOWN with this Ed25519 private key `file` (shutdownall -keygen makes one)")
 	fs.Duration("expires", 15*time.Minute, "a SHUTDOWN not carried out by its deadline plus this is void")
 	fs.Duration("tick", time.Second, "how often deadlines, the all clear and silent sources are checked")
+	fs.String("http", "", "serve the status page and /metrics on this `address`, e.g. 127.0.0.1:8080; off when empty")
 	fs.Duration("heartbeat", heartbeat.DefaultInterval, "publish a heartbeat on stormguard/heartbeat/stormguard this `often`; 0 turns it off")
 	return l
 }
@@ -125,6 +132,9 @@ func load(l *cli.Loader, args []string) (config, error) {
 			return config{}, fmt.Errorf("storm.context-triggers[%d]: no source named %q", i, name)
 		}
 	}
+	if c.reach, err = loadReach(s, c.topics); err != nil {
+		return config{}, err
+	}
 	return c, nil
 }
 
@@ -157,6 +167,8 @@ var stormKeys = map[string]string{
 	"SilentAfterBySource": "silent-after-by-source", "SilentAfter": "silent-after", "FailAfter": "fail-after",
 	"FutureTolerance": "future-tolerance",
 	"BlindPolicy":     "blind-policy",
+	"ShutdownTime":    "shutdown-time", "PredictMargin": "predict-margin", "ConfirmFor": "confirm-for",
+	"TrackRadiusKM": "track-radius-km", "CloseRadiusKM": "close-radius-km",
 }
 
 func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
@@ -173,7 +185,14 @@ func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
 		SilentAfterBySource map[string]time.Duration `mapstructure:"silent-after-by-source"`
 		FailAfter           int                      `mapstructure:"fail-after"`
 		BlindPolicy         string                   `mapstructure:"blind-policy"`
-	}{d.ShutdownRadiusKM, d.WatchRadiusKM, d.Grace, d.AllClear, d.HoldAfterCancel, nil, d.FutureTolerance, d.SilentAfter, nil, d.FailAfter, string(d.BlindPolicy)}
+		Predict             bool                     `mapstructure:"predict"`
+		ShutdownTime        time.Duration            `mapstructure:"shutdown-time"`
+		PredictMargin       time.Duration            `mapstructure:"predict-margin"`
+		ConfirmFor          time.Duration            `mapstructure:"confirm-for"`
+		TrackRadiusKM       float64                  `mapstructure:"track-radius-km"`
+		CloseRadiusKM       float64                  `mapstructure:"close-radius-km"`
+	}{d.ShutdownRadiusKM, d.WatchRadiusKM, d.Grace, d.AllClear, d.HoldAfterCancel, nil, d.FutureTolerance, d.SilentAfter, nil, d.FailAfter, string(d.BlindPolicy),
+		d.Predict, d.ShutdownTime, d.PredictMargin, d.ConfirmFor, d.TrackRadiusKM, d.CloseRadiusKM}
 	if err := decodeStrict("storm", m, &raw); err != nil {
 		return storm.Config{}, err
 	}
@@ -182,6 +201,8 @@ func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
 		AllClear: raw.AllClear, HoldAfterCancel: raw.HoldAfterCancel, ContextTriggers: raw.ContextTriggers,
 		FutureTolerance: raw.FutureTolerance, SilentAfter: raw.SilentAfter, SilentAfterBySource: raw.SilentAfterBySource, FailAfter: raw.FailAfter,
 		BlindPolicy: storm.BlindPolicy(raw.BlindPolicy), CancelTopic: t.Command(wire.Cancel),
+		Predict: raw.Predict, ShutdownTime: raw.ShutdownTime, PredictMargin: raw.PredictMargin, ConfirmFor: raw.ConfirmFor,
+		TrackRadiusKM: raw.TrackRadiusKM, CloseRadiusKM: raw.CloseRadiusKM, Track: d.Track,
 	}
 	if err := c.Validate(); err != nil {
 		msg := err.Error()

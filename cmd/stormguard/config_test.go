@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/stormguard/stormguard/storm"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,6 +24,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"negative grace", ok + "storm: {grace: -1m}\n", nil, [2]string{}, "storm.grace:"},
 		{"watch inside shutdown", ok + "storm: {watch-radius-km: 5}\n", nil, [2]string{}, "storm.watch-radius-km:"},
 		{"blind policy", ok + "storm: {blind-policy: panic}\n", nil, [2]string{}, "storm.blind-policy:"},
+		{"close radius outside shutdown", ok + "storm: {close-radius-km: 20}\n", nil, [2]string{}, "storm.close-radius-km:"},
+		{"negative shutdown time", ok + "storm: {shutdown-time: -1m}\n", nil, [2]string{}, "storm.shutdown-time:"},
+		{"track radius inside watch", ok + "storm: {track-radius-km: 30}\n", nil, [2]string{}, "storm.track-radius-km:"},
 		{"no site", "sources:\n  - {type: replay, path: x}\n", nil, [2]string{}, "site.lat: required"},
 		{"latitude off the globe", strings.Replace(ok, "lat: 40", "lat: 95", 1), nil, [2]string{}, "site.lat: 95"},
 		{"no sources", "site: {lat: 40, lon: -105}\n", nil, [2]string{}, "sources: none configured"},
@@ -68,6 +72,9 @@ sources:
 	}
 	if c.storm.Grace != 2*time.Minute || c.storm.HoldAfterCancel != 0 || c.storm.ShutdownRadiusKM != 16 || c.storm.CancelTopic != "CANCEL" {
 		t.Errorf("storm config %+v: want grace 2m, no hold, the default 16 km and CANCEL", c.storm)
+	}
+	if d := storm.DefaultConfig(); !c.storm.Predict || c.storm.ShutdownTime != d.ShutdownTime || c.storm.Track != d.Track || c.storm.TrackRadiusKM != 100 {
+		t.Errorf("storm config %+v: want prediction on with the default shutdown time, tracker and 100 km track radius", c.storm)
 	}
 	if got := c.sources[1]; got.name != "forecast" || got.source.Name() != "forecast" || got.interval != 15*time.Minute || got.watch != 3*time.Minute {
 		t.Errorf("openmeteo source %q/%q every %v, watch %v; want forecast every 15m, 3m on watch", got.name, got.source.Name(), got.interval, got.watch)

@@ -18,14 +18,19 @@ func runDaemon(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return cli.Configuration(err)
 	}
-	g, err := newGuard(c)
+	log := cli.Logger(c.s.Verbose)
+	hooks, stopReach, err := startReach(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer stopReach()
+	g, err := newGuard(c, hooks)
 	if err != nil {
 		return cli.Configuration(err)
 	}
 	stop := startClients(c)
 	defer stop()
 	// Ready once configured with the clients set up; the broker may be down.
-	log := cli.Logger(c.s.Verbose)
 	if err := sdnotify.Ready("watching " + fmt.Sprint(len(c.sources)) + " sources"); err != nil {
 		log.Warn("sd_notify", "err", err)
 	}
@@ -36,7 +41,7 @@ func runDaemon(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // newGuard turns a loaded config into the runner.
-func newGuard(c config) (*guard.Guard, error) {
+func newGuard(c config, hooks guard.Hooks) (*guard.Guard, error) {
 	m, err := c.s.Conn.MQTT("stormguard-" + c.s.Name)
 	if err != nil {
 		return nil, err
@@ -46,6 +51,7 @@ func newGuard(c config) (*guard.Guard, error) {
 	gc := guard.Config{
 		Storm: c.storm, MQTT: m, Topics: c.topics, QoS: byte(c.s.QoS), StateDir: c.s.StateDir,
 		SignKey: c.signKey, Issuer: "stormguard@" + c.s.Name, Expires: c.s.Expires, Tick: c.s.Tick, Logger: log,
+		Hooks:     hooks,
 		Heartbeat: c.s.Heartbeat, Wake: c.wake,
 	}
 	for _, sp := range c.sources {

@@ -1,8 +1,9 @@
 // Package demo runs the whole stormguard story on one machine with nothing
 // installed and no network: an embedded broker, a recorded storm replayed
-// fast, three real agents in dry run, a countdown cancelled by a person, a
-// second countdown that fires, the acks and the all clear, with a timeline
-// printed as it happens.
+// fast and tracked as it comes, three real agents in dry run, a predicted
+// countdown cancelled by a person, a second one that the hosts carry out
+// before the storm's lightning arrives, the acks and the all clear, with a
+// timeline printed as it happens.
 package demo
 
 import (
@@ -40,7 +41,7 @@ type Options struct {
 	Speed float64
 	// Grace is the countdown of each SHUTDOWN; default 5 s.
 	Grace time.Duration
-	// Timeout ends an unfinished story with an error; default 60 s.
+	// Timeout ends an unfinished story with an error; default 90 s.
 	Timeout time.Duration
 	// Logger gets the components' logs; nil discards them.
 	Logger *slog.Logger
@@ -54,7 +55,7 @@ func (o *Options) defaults() {
 		o.Grace = 5 * time.Second
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = time.Minute
+		o.Timeout = 90 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -72,7 +73,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	tl := newTimeline(out)
+	tl := newTimeline(out, opts.Speed)
 
 	b, err := startBroker(filepath.Join(dir, "broker"))
 	if err != nil {
@@ -129,9 +130,11 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	case <-ctx.Done():
 		return fmt.Errorf("demo stormguard: not connected: %w", ctx.Err())
 	}
-	tl.printf("stormguard watching site %.1f,%.1f: shutdown radius 16 km, watch 40 km, grace %v, all clear %v",
+	tl.printf("stormguard watching site %.1f,%.1f: shutdown radius 16 km, watch 40 km, tracking 100 km; grace %v, all clear %v",
 		Site.Lat, Site.Lon, opts.Grace, allClear(opts))
-	tl.printf("replaying a recorded storm (30 minutes) at %gx", opts.Speed)
+	tl.printf("hosts take %v to power down after the deadline; a tracked storm's countdown starts early enough for that",
+		scaled(opts, storm.DefaultConfig().ShutdownTime))
+	tl.printf("replaying a recorded storm (a cell from 60 km WSW at 60 km/h, 65 minutes) at %gx", opts.Speed)
 
 	err = tl.run(ctx, func(text string) error {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -149,6 +152,15 @@ func allClear(opts Options) time.Duration {
 	return time.Duration(float64(30*time.Minute) / opts.Speed).Round(100 * time.Millisecond)
 }
 
+// scaled is a storm duration on the demo's clock.
+func scaled(opts Options, d time.Duration) time.Duration {
+	return time.Duration(float64(d) / opts.Speed).Round(10 * time.Millisecond)
+}
+
+// holdAfterCancel is short in the demo (3 storm minutes), so the storm's
+// second countdown comes from the prediction again, before its lightning.
+const holdAfterCancel = 3 * time.Minute
+
 // newGuard is stormguard as the demo runs it: the replay as its only
 // source, tapped so the timeline shows each strike, and short timings.
 func newGuard(dir, url string, opts Options, tl chan<- note) (*guard.Guard, error) {
@@ -163,7 +175,12 @@ func newGuard(dir, url string, opts Options, tl chan<- note) (*guard.Guard, erro
 	sc := storm.DefaultConfig()
 	sc.Grace = opts.Grace
 	sc.AllClear = allClear(opts)
-	sc.HoldAfterCancel = allClear(opts)
+	sc.HoldAfterCancel = scaled(opts, holdAfterCancel)
+	// The tracker runs on the storm's clock; the rest on the demo's.
+	sc.TimeScale = opts.Speed
+	sc.ShutdownTime = scaled(opts, sc.ShutdownTime)
+	sc.PredictMargin = scaled(opts, sc.PredictMargin)
+	sc.ConfirmFor = scaled(opts, sc.ConfirmFor)
 	return guard.New(guard.Config{
 		Storm:     sc,
 		MQTT:      mqtt.Config{Brokers: []string{url}, ClientID: "stormguard-demo"},

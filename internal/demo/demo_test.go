@@ -18,17 +18,18 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	text := out.String()
 	// The story's key moments, in the order a viewer must see them.
 	steps := []string{
-		`strike 38\.0 km WNW, inside the watch radius`,
-		`stormguard state: phase watch`,
-		`SHUTDOWN storm-\S+-1 published, deadline \S+: "lightning 15\.5 km NW at \d\d:\d\dZ \(replay\); powering down at \d\d:\d\dZ unless cancelled on CANCEL"`,
+		`the storm's first strike: 5\d\.\d km WSW, far away`,
+		`SHUTDOWN storm-\S+-1 published, deadline \S+: "storm cell \d\d km WSW moving ENE at [56]\d km/h, lightning expected inside 16 km at \d\d:\d\dZ; powering down at \d\d:\d\dZ unless cancelled on CANCEL"`,
 		`ack \S+\s+scheduled storm-\S+-1`,
 		`a person publishes CANCEL`,
 		`stormguard cancelled: countdown for storm-\S+ cancelled by a CANCEL`,
-		`SHUTDOWN storm-\S+-2 published, deadline \S+: "lightning \S+ km \w+ at \S+ \(replay\), closer than`,
-		`ack \S+\s+executing storm-\S+-2`,
+		`stormguard state: phase watch`,
+		`SHUTDOWN storm-\S+-2 published, deadline \S+: "storm cell \d\d km WSW moving ENE at [56]\d km/h, lightning expected inside 16 km`,
 		`ack \S+\s+done\s+storm-\S+-2 \(dry run: would run shutdown -h now\)`,
+		`every host is down \(dry run\); the storm's lightning is not inside 16 km yet`,
+		`first strike inside the shutdown radius: 1\d\.\d km WSW, inside the shutdown radius; the hosts have been down for \d+\.\d s`,
 		`stormguard allclear: all clear for storm-`,
-		`story complete`,
+		`story complete: a tracked storm`,
 	}
 	at := 0
 	for _, s := range steps {
@@ -37,6 +38,20 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 			t.Fatalf("timeline lacks %q after offset %d:\n%s", s, at, text)
 		}
 		at += loc[1]
+	}
+	// The first strike inside the watch radius may come before the first
+	// countdown or after it, as the speed and grace make it.
+	if !regexp.MustCompile(`first strike inside the watch radius: 3\d\.\d km WSW`).MatchString(text) {
+		t.Errorf("timeline lacks the first strike inside the watch radius")
+	}
+	// The cell as the events and the retained state carry it.
+	for _, s := range []string{
+		`stormguard watch: tracking storm cell \d\d km WSW moving ENE at [56]\d km/h, lightning expected inside 16 km at \d\d:\d\dZ`,
+		`stormguard state: phase countdown, .*tracking cell \d+: \d\d km WSW moving ENE at [56]\d ± \d km/h`,
+	} {
+		if !regexp.MustCompile(s).MatchString(text) {
+			t.Errorf("timeline lacks %q", s)
+		}
 	}
 	for _, h := range Hosts {
 		for _, state := range []string{"scheduled", "cancelled", "executing", "done"} {
@@ -56,7 +71,7 @@ func TestDemoFailsWhenTheStoryIsCutShort(t *testing.T) {
 	if err == nil {
 		t.Fatalf("demo cut off after 3s succeeded:\n%s", out.String())
 	}
-	if !strings.Contains(err.Error(), "missing first SHUTDOWN") {
+	if !strings.Contains(err.Error(), "missing ") || !strings.Contains(err.Error(), "lightning inside the shutdown radius, all clear") {
 		t.Errorf("error %q does not name the missing step", err)
 	}
 }

@@ -75,8 +75,17 @@ func observe(ctx context.Context, url string, in chan<- note) (*mqtt.Client, err
 type timeline struct {
 	out   io.Writer
 	start time.Time
+	speed float64
 	in    chan note
 	phase storm.Phase
+	// band is the nearest of far, watch and inside a strike has been, so
+	// the timeline shows the storm's first strike of each and not all 500.
+	band int
+	// down is when the last host acked done for the second countdown;
+	// arrived is the first strike inside the shutdown radius, and lead
+	// how long the hosts had been down then (negative: lightning first).
+	down, arrived time.Time
+	lead          time.Duration
 	// The story so far.
 	first, second string
 	cancelSent    bool
@@ -87,8 +96,8 @@ type timeline struct {
 	acks map[wire.AckState]map[string]map[string]bool
 }
 
-func newTimeline(out io.Writer) *timeline {
-	return &timeline{out: out, start: time.Now(), in: make(chan note, 256),
+func newTimeline(out io.Writer, speed float64) *timeline {
+	return &timeline{out: out, start: time.Now(), speed: speed, in: make(chan note, 1024),
 		acks: map[wire.AckState]map[string]map[string]bool{}}
 }
 
@@ -129,13 +138,20 @@ func (t *timeline) run(ctx context.Context, cancel func(text string) error) erro
 			}
 		}
 	}
-	t.printf("story complete: a countdown cancelled by a person, a second one carried out by %d hosts (dry run), all clear", len(Hosts))
+	if t.lead <= 0 {
+		return fmt.Errorf("lightning came inside the shutdown radius before the hosts were down")
+	}
+	t.printf("story complete: a tracked storm, a countdown cancelled by a person, a second one carried out by %d hosts (dry run) %.0f storm minutes before lightning came inside 16 km, all clear",
+		len(Hosts), t.stormMinutes(t.lead))
 	return nil
 }
 
+// stormMinutes is d on the demo's clock in minutes of the recorded storm.
+func (t *timeline) stormMinutes(d time.Duration) float64 { return d.Minutes() * t.speed }
+
 func (t *timeline) complete() bool {
 	return t.cancelled && t.hosts(wire.Cancelled, "") == len(Hosts) && t.second != "" &&
-		t.hosts(wire.Done, t.second) == len(Hosts) && t.allClear
+		t.hosts(wire.Done, t.second) == len(Hosts) && !t.arrived.IsZero() && t.allClear
 }
 
 // missing names the steps of the story that did not happen.
@@ -154,6 +170,7 @@ func (t *timeline) missing() string {
 	check(t.second != "", "second SHUTDOWN")
 	check(t.second != "" && t.hosts(wire.Done, t.second) == len(Hosts),
 		fmt.Sprintf("done acks from every host for the second SHUTDOWN (got %d)", t.hosts(wire.Done, t.second)))
+	check(!t.arrived.IsZero(), "lightning inside the shutdown radius")
 	check(t.allClear, "all clear")
 	return "missing " + strings.Join(m, ", ")
 }
@@ -161,7 +178,7 @@ func (t *timeline) missing() string {
 func (t *timeline) show(n note) {
 	switch {
 	case n.strike != nil:
-		t.printf("strike %s", describe(*n.strike))
+		t.showStrike(*n.strike)
 	case n.shutdown != nil:
 		c := n.shutdown
 		switch {
@@ -173,6 +190,10 @@ func (t *timeline) show(n note) {
 		t.printf("SHUTDOWN %s published, deadline %s: %q", c.ID, c.Deadline.Format("15:04:05Z"), c.Reason)
 	case n.ack != nil:
 		t.showAck(*n.ack)
+		if t.second != "" && n.ack.ID == t.second && n.ack.State == wire.Done && t.hosts(wire.Done, t.second) == len(Hosts) && t.down.IsZero() {
+			t.down = time.Now()
+			t.printf("every host is down (dry run); the storm's lightning is not inside 16 km yet")
+		}
 	case n.event != nil:
 		t.showEvent(*n.event)
 	case n.state != nil:
@@ -187,6 +208,11 @@ func (t *timeline) show(n note) {
 		}
 		if !s.Deadline.IsZero() {
 			line += ", deadline " + s.Deadline.Format("15:04:05Z")
+		}
+		if len(s.Cells) > 0 {
+			c := s.Cells[0]
+			line += fmt.Sprintf(", tracking cell %d: %.0f km %s moving %s at %.0f ± %.0f km/h",
+				c.ID, c.DistanceKM, weather.Compass(c.BearingDeg), weather.Compass(c.HeadingDeg), c.SpeedKMH, c.SpeedErrKMH)
 		}
 		t.printf("%s", line)
 	}
@@ -217,6 +243,38 @@ func (t *timeline) showEvent(e guard.Event) {
 		t.allClear = true
 	}
 	t.printf("stormguard %s: %s", e.Kind, e.Text)
+}
+
+// showStrike prints the storm's first strike, its first inside the watch
+// radius and its first inside the shutdown radius, with how long the
+// hosts had been down by then.
+func (t *timeline) showStrike(s weather.Strike) {
+	cfg := storm.DefaultConfig()
+	band := 1
+	switch {
+	case s.DistanceKM < cfg.ShutdownRadiusKM:
+		band = 3
+	case s.DistanceKM < cfg.WatchRadiusKM:
+		band = 2
+	}
+	if band <= t.band {
+		return
+	}
+	t.band = band
+	what := [...]string{1: "the storm's first strike", 2: "first strike inside the watch radius", 3: "first strike inside the shutdown radius"}[band]
+	line := fmt.Sprintf("%s: %s", what, describe(s))
+	if band == 3 {
+		t.arrived = time.Now()
+		if t.down.IsZero() {
+			t.lead = -1
+			line += "; the hosts are not down yet"
+		} else {
+			t.lead = t.arrived.Sub(t.down)
+			line += fmt.Sprintf("; the hosts have been down for %.1f s, %.0f minutes of the storm (they were allowed 3 to power off)",
+				t.lead.Seconds(), t.stormMinutes(t.lead))
+		}
+	}
+	t.printf("%s", line)
 }
 
 // describe says how far and which way a strike is, and what that means.

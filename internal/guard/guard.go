@@ -68,9 +68,23 @@ type Config struct {
 
 	// Heartbeat is how often stormguard beats (package heartbeat); 0 is off.
 	Heartbeat time.Duration
+	// Hooks are told what the runner sees and sends, for metrics.
+	Hooks Hooks
 
 	// Wake wakes the hosts a storm powered down after its all clear (wake.go).
 	Wake WakeConfig
+}
+
+// Hooks are called on the runner's goroutines and must not block; any may
+// be nil.
+type Hooks struct {
+	// Report gets every report a source delivered.
+	Report func(weather.Report)
+	// Shutdown is called for every SHUTDOWN queued for publishing.
+	Shutdown func(wire.Command)
+	// PublishFailed gets the kind of message ("command", "state", "event",
+	// "presence") of every publish attempt the broker did not accept.
+	PublishFailed func(kind string)
 }
 
 // Validate reports the first bad setting.

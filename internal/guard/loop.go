@@ -32,6 +32,9 @@ func (g *Guard) handle(in input) {
 	now := g.now()
 	switch {
 	case in.report != nil:
+		if g.cfg.Hooks.Report != nil {
+			g.cfg.Hooks.Report(*in.report)
+		}
 		g.perform(g.engine.Observe(now, *in.report))
 	case in.failed != "":
 		g.log.Warn("source failed", "source", in.failed, "err", in.err)
@@ -105,6 +108,9 @@ func (g *Guard) perform(actions []storm.Action) {
 	}
 	for _, c := range cmds {
 		g.log.Warn("SHUTDOWN", "id", c.ID, "deadline", c.Deadline, "reason", c.Reason)
+		if g.cfg.Hooks.Shutdown != nil {
+			g.cfg.Hooks.Shutdown(c)
+		}
 		g.queueCommand(c)
 	}
 	for _, a := range actions {

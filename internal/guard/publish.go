@@ -62,6 +62,19 @@ type outgoing struct {
 	command *wire.Command
 }
 
+// kind names the sort of message, for the publish failure metric.
+func (g *Guard) kindOf(m outgoing) string {
+	switch {
+	case m.command != nil:
+		return "command"
+	case m.topic == g.cfg.Topics.Presence(Name):
+		return "presence"
+	case m.retained:
+		return "state"
+	}
+	return "event"
+}
+
 // connect prepares the fleet connection: a persistent session, so a CANCEL
 // sent while stormguard restarts is still delivered, and the presence will.
 func (g *Guard) connect() error {
@@ -179,6 +192,9 @@ func (g *Guard) publisher(ctx context.Context) {
 			}
 			if ctx.Err() != nil {
 				return
+			}
+			if g.cfg.Hooks.PublishFailed != nil {
+				g.cfg.Hooks.PublishFailed(g.kindOf(m))
 			}
 			if m.command == nil {
 				g.log.Warn("publish", "topic", m.topic, "err", err)

@@ -36,6 +36,9 @@ type Record struct {
 	// (or, for the binary, early) a reaction may be seen.
 	AllClear  time.Duration
 	Tolerance time.Duration
+	// Lead is how long before a storm's first strike inside a predicted
+	// countdown may come and still be that storm's (zero: none may).
+	Lead time.Duration
 	// Calls counts the calls into the engine (the engine player only).
 	Calls int
 }
@@ -78,7 +81,16 @@ type Row struct {
 	OutageTime, BlindTime                 time.Duration
 	MaxCountdownDelay, MaxAllClearLate    time.Duration
 	FinalPhase                            string
+	// Early counts storms inside whose countdown came before their first
+	// strike inside (a prediction); NearMiss countdowns for storms that
+	// came within NearMissKM but never inside.
+	Early, NearMiss int
 }
+
+// NearMissKM is the closest approach under which a storm that never came
+// inside may have had a predicted countdown: the issue's "no countdown for
+// storms that stay beyond 25 km".
+const NearMissKM = 25
 
 // Check holds rec against the season s was generated as.
 func Check(s Season, rec Record) Result {
@@ -115,7 +127,7 @@ func Check(s Season, rec Record) Result {
 		}
 		var cds []Mark
 		for i, c := range rec.Countdowns {
-			if !c.At.Before(ep.first.Add(-tol)) && !c.At.After(ep.last.Add(tol)) {
+			if !used[i] && !c.At.Before(ep.first.Add(-tol-rec.Lead)) && !c.At.After(ep.last.Add(tol)) {
 				cds = append(cds, c)
 				used[i] = true
 			}
@@ -133,7 +145,12 @@ func Check(s Season, rec Record) Result {
 			bad("%s: %d countdowns (%v), want one", name, len(cds), storms(cds))
 		}
 		if len(cds) > 0 {
-			row.MaxCountdownDelay = max(row.MaxCountdownDelay, cds[0].At.Sub(ep.first))
+			if k == 0 || row.MaxCountdownDelay < cds[0].At.Sub(ep.first) {
+				row.MaxCountdownDelay = cds[0].At.Sub(ep.first)
+			}
+			if cds[0].At.Before(ep.first.Add(-tol)) {
+				row.Early++
+			}
 		}
 		i := slices.IndexFunc(rec.AllClears, func(m Mark) bool { return m.At.After(ep.last) && !m.At.After(next) })
 		if i < 0 {
@@ -147,13 +164,23 @@ func Check(s Season, rec Record) Result {
 		row.MaxAllClearLate = max(row.MaxAllClearLate, ac.At.Sub(ep.last.Add(rec.AllClear)))
 	}
 	for i, c := range rec.Countdowns {
-		if !used[i] {
-			bad("countdown %s at %s with no storm inside the radius", c.StormID, clock(c.At, rec.Start))
+		if used[i] {
+			continue
 		}
+		near := rec.Lead > 0 && slices.ContainsFunc(s.Storms, func(st Storm) bool {
+			return st.ClosestKM < NearMissKM && !c.At.Before(st.Start) && !c.At.After(st.End)
+		})
+		if !near {
+			bad("countdown %s at %s with no storm inside the radius", c.StormID, clock(c.At, rec.Start))
+			continue
+		}
+		row.NearMiss++
 	}
 	row.Countdowns, row.AllClears = len(rec.Countdowns), len(rec.AllClears)
-	if n := len(rec.AllClears); n != len(eps) {
-		bad("%d all clears for %d storms inside", n, len(eps))
+	// A near miss that was counted down ends in an all clear of its own,
+	// unless a storm inside came before it was due.
+	if n := len(rec.AllClears); n < len(eps) || n > len(eps)+row.NearMiss {
+		bad("%d all clears for %d storms inside and %d near misses counted down", n, len(eps), row.NearMiss)
 	}
 	for _, o := range rec.Outages {
 		row.OutageTime += o.To.Sub(o.From)
@@ -199,11 +226,11 @@ func clock(t, start time.Time) string {
 // Table formats rows as a Markdown table.
 func Table(rows []Row) string {
 	var b strings.Builder
-	b.WriteString("| seed | days | storms | stayed outside | came inside | died nearby | cancelled | countdowns | all clears | feed outages | outage time | blind time | restarts | slowest countdown | latest all clear | final phase |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| seed | days | storms | stayed outside | came inside | died nearby | cancelled | countdowns | predicted early | near misses counted down | all clears | feed outages | outage time | blind time | restarts | slowest countdown | latest all clear | final phase |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %v | %v | %d | %v | +%v | %s |\n",
-			r.Seed, r.Days, r.Storms, r.Far, r.Inside, r.DiedNearby, r.Cancelled, r.Countdowns, r.AllClears,
+		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %v | %v | %d | %v | +%v | %s |\n",
+			r.Seed, r.Days, r.Storms, r.Far, r.Inside, r.DiedNearby, r.Cancelled, r.Countdowns, r.Early, r.NearMiss, r.AllClears,
 			r.Outages, roundTo(r.OutageTime), roundTo(r.BlindTime), r.Restarts,
 			r.MaxCountdownDelay.Round(time.Millisecond), r.MaxAllClearLate.Round(time.Millisecond), r.FinalPhase)
 	}

@@ -19,6 +19,9 @@ const FeedName = "blitzortung"
 func PlayEngine(s Season, cfg storm.Config, tick time.Duration) (Record, error) {
 	p := s.Params
 	rec := Record{Start: p.Start, End: s.End, AllClear: cfg.AllClear, Tolerance: tick, Cancelled: map[int]bool{}}
+	if cfg.Predict {
+		rec.Lead = cfg.Track.Horizon
+	}
 	var e *storm.Engine
 	start := func(now time.Time) error {
 		n, err := storm.NewEngine(cfg, now)

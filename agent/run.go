@@ -160,31 +160,58 @@ func (a *Agent) execute(d Decision) {
 	}
 	a.goingDown = &d
 	defer a.publishState(false, fmt.Sprintf("%s: %s", d.Cmd.Action, wire.OneLine(d.Cmd.Reason)))
+	if len(a.cfg.PreShutdownCmd) == 0 {
+		// Started here, on the loop, before anything else queued runs:
+		// nothing stands between the journal write and the power command.
+		p := a.startPower(d, argv)
+		go a.waitPower(d, argv, p)
+		return
+	}
 	go func() {
-		if len(a.cfg.PreShutdownCmd) > 0 && !a.preShutdown(d) {
+		if !a.preShutdown(d) {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RunTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-		cmd.Env = append(cmd.Environ(), "STORMGUARD_COMMAND_ID="+d.Cmd.ID, "STORMGUARD_ACTION="+string(d.Cmd.Action))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		fault("ran")
-		o := outcome{d: d, state: wire.Done, detail: "ran " + strings.Join(argv, " ")}
-		if err != nil {
-			o.state = wire.Failed
-			o.detail = fmt.Sprintf("%s: %v", o.detail, err)
-		}
-		if tail := lastLine(out.String()); tail != "" {
-			o.detail += ": " + tail
-		}
-		select {
-		case a.ran <- o:
-		case <-a.stop:
-		}
+		a.waitPower(d, argv, a.startPower(d, argv))
 	}()
+}
+
+// power is a started power command.
+type power struct {
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	cancel context.CancelFunc
+	err    error // from starting it
+}
+
+func (a *Agent) startPower(d Decision, argv []string) power {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RunTimeout)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(cmd.Environ(), "STORMGUARD_COMMAND_ID="+d.Cmd.ID, "STORMGUARD_ACTION="+string(d.Cmd.Action))
+	out := new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	return power{cmd: cmd, out: out, cancel: cancel, err: cmd.Start()}
+}
+
+// waitPower waits for the power command and hands its end to the loop.
+func (a *Agent) waitPower(d Decision, argv []string, p power) {
+	defer p.cancel()
+	err := p.err
+	if err == nil {
+		err = p.cmd.Wait()
+	}
+	fault("ran")
+	o := outcome{d: d, state: wire.Done, detail: "ran " + strings.Join(argv, " ")}
+	if err != nil {
+		o.state = wire.Failed
+		o.detail = fmt.Sprintf("%s: %v", o.detail, err)
+	}
+	if tail := lastLine(p.out.String()); tail != "" {
+		o.detail += ": " + tail
+	}
+	select {
+	case a.ran <- o:
+	case <-a.stop:
+	}
 }
 
 // finished records how the power command ended. A real power command that

@@ -153,6 +153,8 @@ type Agent struct {
 	// real one has started: the host is on its way down.
 	running   *Decision
 	goingDown *Decision
+	// paths caches where the power commands were found on PATH.
+	paths     map[string]string
 	clockNote string
 }
 
@@ -211,7 +213,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, now: cfg.Now, inbox: make(chan *inbound), events: make(chan connEvent, 16),
-		ran: make(chan outcome, 1), stop: make(chan struct{}), probe: make(chan chan struct{}), warned: map[string]bool{}, draining: true,
+		ran: make(chan outcome, 1), stop: make(chan struct{}), probe: make(chan chan struct{}), warned: map[string]bool{}, draining: true, paths: map[string]string{},
 		fleet: Fleet{}, fleetIn: make(chan mqtt.Message), hooked: make(chan hookDone)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -135,6 +135,21 @@ func (a *Agent) startRecords(d Decision) []journal.Record {
 	return recs
 }
 
+// resolve finds a command on PATH once and remembers it, so the way to the
+// power command does not search PATH every time; a name it cannot find is
+// left for exec to report.
+func (a *Agent) resolve(name string) string {
+	if p, ok := a.paths[name]; ok {
+		return p
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return name
+	}
+	a.paths[name] = p
+	return p
+}
+
 func (a *Agent) argv(d Decision) []string {
 	if d.Cmd.Action == wire.Reboot {
 		return a.cfg.RebootCmd
@@ -185,7 +200,7 @@ type power struct {
 
 func (a *Agent) startPower(d Decision, argv []string) power {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RunTimeout)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, a.resolve(argv[0]), argv[1:]...)
 	cmd.Env = append(cmd.Environ(), "STORMGUARD_COMMAND_ID="+d.Cmd.ID, "STORMGUARD_ACTION="+string(d.Cmd.Action))
 	out := new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -219,7 +234,9 @@ func (a *Agent) waitPower(d Decision, argv []string, p power) {
 // it up, and says so.
 func (a *Agent) finished(o outcome) {
 	a.running = nil
-	ok := a.append(true, journal.Record{Kind: journal.KindOutcome, ID: o.d.Cmd.ID, Action: o.d.Cmd.Action, State: o.state, Detail: o.detail, At: a.now()})
+	// Not synced: nothing waits on it, and if it is lost the restart finds
+	// the command started without an outcome, which it never runs again.
+	ok := a.append(false, journal.Record{Kind: journal.KindOutcome, ID: o.d.Cmd.ID, Action: o.d.Cmd.Action, State: o.state, Detail: o.detail, At: a.now()})
 	a.book.Apply(Decision{Cmd: o.d.Cmd, State: o.state}, a.now())
 	if o.state != wire.Done {
 		a.goingDown = nil

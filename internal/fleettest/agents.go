@@ -1,7 +1,6 @@
 package fleettest
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ type AgentOptions struct {
 // It returns once the agent is subscribed and stops it when the test ends.
 func DryRunAgentOn(t testing.TB, o AgentOptions) {
 	t.Helper()
-	a, err := agent.New(agent.Config{
+	RunAgent(t, agent.Config{
 		Policy:      agent.Policy{Host: o.Host, MaxAge: 5 * time.Minute},
 		MQTT:        mqtt.Config{Brokers: o.Brokers},
 		QoS:         1,
@@ -35,16 +34,4 @@ func DryRunAgentOn(t testing.TB, o AgentOptions) {
 		DryRun:      true,
 		Heartbeat:   o.Heartbeat,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-a.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("agent %s not ready", o.Host)
-	}
 }

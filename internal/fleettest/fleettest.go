@@ -19,7 +19,7 @@ import (
 // test ends.
 func DryRunAgent(t testing.TB, url, host string, groups ...string) {
 	t.Helper()
-	a, err := agent.New(agent.Config{
+	RunAgent(t, agent.Config{
 		Policy:      agent.Policy{Host: host, Groups: groups, MaxAge: 5 * time.Minute},
 		MQTT:        mqtt.Config{Brokers: []string{url}},
 		QoS:         1,
@@ -30,6 +30,13 @@ func DryRunAgent(t testing.TB, url, host string, groups ...string) {
 		RunTimeout:  5 * time.Second,
 		DryRun:      true,
 	})
+}
+
+// RunAgent runs an agent with cfg in the test's process until the test
+// ends; it returns once the agent is subscribed.
+func RunAgent(t testing.TB, cfg agent.Config) *agent.Agent {
+	t.Helper()
+	a, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +46,10 @@ func DryRunAgent(t testing.TB, url, host string, groups ...string) {
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-a.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("agent %s not ready", host)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("agent %s not ready within 30s", cfg.Host)
 	}
+	return a
 }
 
 var clientSeq atomic.Int64

@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stormguard/stormguard/agent"
+	"github.com/stormguard/stormguard/internal/fleettest"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/journal"
 	"github.com/stormguard/stormguard/mqtt"
@@ -21,23 +21,11 @@ import (
 func stagedAgent(t *testing.T, url, name string, stage int, argv []string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state")
-	a, err := agent.New(agent.Config{
+	fleettest.RunAgent(t, agent.Config{
 		Policy: agent.Policy{Host: name, MaxAge: time.Second}, MQTT: mqtt.Config{Brokers: []string{url}}, QoS: 1,
 		StateDir: dir, ShutdownCmd: argv, RebootCmd: argv, RunTimeout: 5 * time.Second,
 		Stages: agent.Stages{Stage: stage, Limit: 2 * time.Second},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-a.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("agent not ready")
-	}
 	return dir
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ type fakeHost struct {
 	c      *mqtt.Client
 	topics wire.Topics
 	got    chan wire.Command
+	// stopped is set when the test ends, before the client closes: a
+	// script still answering then must not report into a finished test.
+	stopped atomic.Bool
 }
 
 func newFakeHost(t *testing.T, b *mqtttest.Broker, name string, dryRun bool, script func(wire.Command) []step) *fakeHost {
@@ -63,6 +67,7 @@ func newFakeHost(t *testing.T, b *mqtttest.Broker, name string, dryRun bool, scr
 	f.pub(t, f.topics.CommandAvailable(name, string(wire.Shutdown)), true, "True")
 	f.pub(t, f.topics.Presence(name), true, "True")
 	t.Cleanup(func() {
+		f.stopped.Store(true)
 		// Clear the retained announcements so later tests do not see this host.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -79,7 +84,7 @@ func newFakeHost(t *testing.T, b *mqtttest.Broker, name string, dryRun bool, scr
 func (f *fakeHost) pub(t *testing.T, topic string, retained bool, payload string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := f.c.Publish(ctx, topic, 1, retained, []byte(payload)); err != nil {
+	if err := f.c.Publish(ctx, topic, 1, retained, []byte(payload)); err != nil && !f.stopped.Load() {
 		t.Errorf("fake %s: %v", f.name, err)
 	}
 }

@@ -107,15 +107,8 @@ func TestEveryProgramSpeaksTheSameCommandLine(t *testing.T) {
 // the broker and the cause, however often it retries; under systemd the
 // line carries the journal priority and no time stamp.
 func TestDaemonsReportBrokerTroubleOnce(t *testing.T) {
-	mqtttest.SkipWithoutMosquitto(t)
+	b := mqtttest.MosquittoWithUser(t, "fleet", "right")
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	pw := filepath.Join(dir, "passwd")
-	if out, err := exec.Command("mosquitto_passwd", "-c", "-b", pw, "fleet", "right").CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v %s", err, out)
-	}
-	os.Chmod(pw, 0o644)
-	b := mqtttest.Mosquitto(t, mqtttest.MosquittoOptions{PasswordFile: pw})
 	host, port, _ := strings.Cut(b.Addr, ":")
 	wrong := filepath.Join(dir, "wrong")
 	os.WriteFile(wrong, []byte("wrong\n"), 0o600)

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +92,7 @@ func TestFailFastNamesTheCause(t *testing.T) {
 		}
 	})
 	t.Run("not authorised by mosquitto", func(t *testing.T) {
-		b := mosquittoWithUser(t, "nas", "right")
+		b := mqtttest.MosquittoWithUser(t, "nas", "right")
 		ce, _ := failFast(t, b.URL, func(c *Config) { c.Username, c.Password = "nas", "wrong" })
 		if ce.Cause != CauseNotAuthorised {
 			t.Errorf("cause %q (%v), want %q", ce.Cause, ce, CauseNotAuthorised)
@@ -105,19 +103,6 @@ func TestFailFastNamesTheCause(t *testing.T) {
 			t.Errorf("Err() = %v while connected", err)
 		}
 	})
-}
-
-func mosquittoWithUser(t *testing.T, user, pass string) *mqtttest.Broker {
-	t.Helper()
-	mqtttest.SkipWithoutMosquitto(t)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	pw := filepath.Join(dir, "passwd")
-	if out, err := exec.Command("mosquitto_passwd", "-c", "-b", pw, user, pass).CombinedOutput(); err != nil {
-		t.Skipf("mosquitto_passwd: %v %s", err, out)
-	}
-	os.Chmod(pw, 0o644)
-	return mqtttest.Mosquitto(t, mqtttest.MosquittoOptions{PasswordFile: pw})
 }
 
 func TestCause(t *testing.T) {

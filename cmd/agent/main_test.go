@@ -157,15 +157,9 @@ func TestMosquittoPubEndToEnd(t *testing.T) {
 }
 
 func TestPasswordAndTLSFlags(t *testing.T) {
-	mqtttest.SkipWithoutMosquitto(t)
+	b := mqtttest.MosquittoWithUser(t, "agent-nas", "s3cret-pw")
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	passwd := filepath.Join(dir, "passwd")
-	if out, err := exec.Command("mosquitto_passwd", "-c", "-b", passwd, "agent-nas", "s3cret-pw").CombinedOutput(); err != nil {
-		t.Skipf("mosquitto_passwd: %v %s", err, out)
-	}
-	os.Chmod(passwd, 0o644)
-	b := mqtttest.Mosquitto(t, mqtttest.MosquittoOptions{PasswordFile: passwd})
+	os.Chmod(dir, 0o755) // the TLS subtest's broker files are read by Mosquitto
 	host, port, _ := strings.Cut(b.Addr, ":")
 	pwFile := filepath.Join(dir, "pw")
 	os.WriteFile(pwFile, []byte("s3cret-pw\n"), 0o600)

@@ -196,3 +196,19 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// MosquittoWithUser runs Mosquitto with anonymous access off and one user,
+// whose password file mosquitto_passwd writes.
+func MosquittoWithUser(t testing.TB, user, password string) *Broker {
+	t.Helper()
+	SkipWithoutMosquitto(t)
+	dir := t.TempDir()
+	// Mosquitto run as root drops to user mosquitto and must read the file.
+	os.Chmod(dir, 0o755)
+	pw := filepath.Join(dir, "passwd")
+	if out, err := exec.Command("mosquitto_passwd", "-c", "-b", pw, user, password).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v %s", err, out)
+	}
+	os.Chmod(pw, 0o644)
+	return Mosquitto(t, MosquittoOptions{PasswordFile: pw})
+}

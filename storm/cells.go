@@ -38,7 +38,7 @@ const cellsShown = 3
 // track files a located strike from a trigger-capable source with the
 // tracker, and returns its cell, or nil when it cannot be placed.
 func (e *Engine) track(s *weather.Strike, t time.Time) *track.Cell {
-	if !(e.cfg.Predict || e.cfg.CloseRadiusKM > 0) || !s.HasBearing || s.Estimate || !(s.DistanceKM < e.cfg.TrackRadiusKM) {
+	if !e.cfg.Predict || !s.HasBearing || s.Estimate || !(s.DistanceKM < e.cfg.TrackRadiusKM) {
 		return nil
 	}
 	c := e.tracker.Add(e.stormTime(t), track.FromPolar(s.DistanceKM, s.BearingDeg))
@@ -157,7 +157,7 @@ func (e *Engine) describeCell(now time.Time, c *track.Cell, p track.Prediction) 
 // cells the state shows. It runs on Tick, so its cost grows with the cells
 // only once a tick, never per strike.
 func (e *Engine) tickCells(now time.Time) {
-	if !(e.cfg.Predict || e.cfg.CloseRadiusKM > 0) {
+	if !e.cfg.Predict {
 		return
 	}
 	e.tracker.Expire(e.stormTime(now))
@@ -174,6 +174,11 @@ func (e *Engine) tickCells(now time.Time) {
 			}
 		}
 		e.announced, e.threatSince = announced, since
+	}
+	for id, d := range e.doubted {
+		if e.stormTime(now).Sub(e.stormTime(d.Time)) > e.cfg.Track.LoneWindow {
+			delete(e.doubted, id)
+		}
 	}
 	e.showCells(now, cells)
 }

@@ -105,25 +105,101 @@ func TestPredictOffIsReactive(t *testing.T) {
 	}
 }
 
-// TestLoneStrike: with a close radius, a lone strike between it and the
-// shutdown radius waits for a second strike near it; inside the close
-// radius, or with the default (the shutdown radius), it starts at once.
+// strikeAt is a report of one strike at km on bearing deg.
+func strikeAt(km, deg float64, t time.Time) weather.Report {
+	return weather.Report{Source: feed.name, At: t, Strikes: []weather.Strike{{
+		Time: t, Source: feed.name, DistanceKM: km, BearingDeg: deg, HasBearing: true,
+	}}}
+}
+
+// TestLoneStrike: while a storm is active elsewhere, a lone strike between
+// the close radius (10 km by default) and the shutdown radius waits for a
+// second strike near it, which starts the countdown and says so; inside
+// the close radius, with no storm anywhere else, or with a close radius
+// of 0, a lone strike starts one at once, as before tracking.
 func TestLoneStrike(t *testing.T) {
-	lone := func(km float64, t0 time.Time) weather.Report { return hit(feed.name, km, t0) }
-	e := newEngine(t, func(c *Config) { c.CloseRadiusKM = 8 }, feed)
-	if acts := e.Observe(at("19:10:00"), lone(12, at("19:10:00"))); hasShutdown(acts) {
-		t.Fatal("lone strike at 12 km beyond an 8 km close radius started a countdown")
+	elsewhere := func(mod func(*Config)) *Engine {
+		e := newEngine(t, mod, feed)
+		// A cell 50 km north, flashing every 10 s from 19:00 to 19:10.
+		if acts, when, _ := cellFeed(t, e, 3, -10, 50, 40, 0, 10*time.Minute); len(only[Shutdown](acts)) > 0 {
+			_, at, _ := firstShutdown(acts, when)
+			t.Fatalf("the cell 50 km away started a countdown at %v", at)
+		}
+		return e
 	}
-	if acts := e.Observe(at("19:11:00"), lone(12.5, at("19:11:00"))); !hasShutdown(acts) {
-		t.Error("a second strike beside it started no countdown")
+	e := elsewhere(nil)
+	acts := e.Observe(at("19:10:30"), strikeAt(12, 200, at("19:10:30")))
+	if hasShutdown(acts) {
+		t.Fatal("a lone strike at 12 km, beyond the 10 km close radius, started a countdown while a storm was 50 km away")
 	}
-	e = newEngine(t, func(c *Config) { c.CloseRadiusKM = 8 }, feed)
-	if acts := e.Observe(at("19:10:00"), lone(7, at("19:10:00"))); !hasShutdown(acts) {
-		t.Error("lone strike at 7 km inside the close radius started no countdown")
+	if ev := eventsOf(acts, EventInfo); len(ev) != 1 || !regexp.MustCompile(`^lightning 12\.0 km SSW .* is alone, far from the storm cells: no countdown unless another strike confirms it`).MatchString(ev[0]) {
+		t.Errorf("events %q: want one saying the strike is alone", ev)
+	}
+	acts = e.Observe(at("19:11:30"), strikeAt(12.5, 203, at("19:11:30")))
+	sds := only[Shutdown](acts)
+	if len(sds) != 1 || !regexp.MustCompile(`^lightning 12\.0 km SSW at 19:10Z \(strikes\), confirmed by another strike near it; powering down`).MatchString(sds[0].Reason) {
+		t.Errorf("second strike beside it: %+v, want one countdown naming the first strike, confirmed", sds)
+	}
+
+	e = elsewhere(nil)
+	if !hasShutdown(e.Observe(at("19:10:30"), strikeAt(7, 200, at("19:10:30")))) {
+		t.Error("a lone strike at 7 km, inside the close radius, started no countdown")
+	}
+	e = elsewhere(func(c *Config) { c.CloseRadiusKM = 0 })
+	if !hasShutdown(e.Observe(at("19:10:30"), strikeAt(12, 200, at("19:10:30")))) {
+		t.Error("close radius 0: a lone strike at 12 km started no countdown")
 	}
 	e = newEngine(t, nil, feed)
-	if acts := e.Observe(at("19:10:00"), lone(15.9, at("19:10:00"))); !hasShutdown(acts) {
-		t.Error("default config: lone strike at 15.9 km started no countdown")
+	if !hasShutdown(e.Observe(at("19:10:00"), strikeAt(15.9, 200, at("19:10:00")))) {
+		t.Error("no storm anywhere: a first strike at 15.9 km started no countdown")
+	}
+}
+
+// TestFringeStrike: a cell passing 28 km north, tracked, puts strikes
+// inside 16 km at its edge (its scatter, or the network's location error):
+// no countdown, and an event naming the cell. Strikes that keep coming
+// there become a cell of their own, tracked, inside the radius: that
+// starts one, within minutes.
+func TestFringeStrike(t *testing.T) {
+	e := newEngine(t, nil, feed)
+	acts, when, inside := cellFeed(t, e, 4, -30, 28, 40, 0, 20*time.Minute)
+	if sd, at, ok := firstShutdown(acts, when); ok || !inside.IsZero() {
+		t.Fatalf("the passing cell alone: countdown %v at %v (%q), strike inside at %v", ok, at, sd.Reason, inside)
+	}
+	// Its centre is near (-16.7, 28) km at 19:20; the edge strikes fall
+	// 15.5 km from the site toward it.
+	bearing := math.Mod(math.Atan2(-16.7, 28)*180/math.Pi+360, 360)
+	start := at("19:20:05")
+	var sent time.Time
+	for s := time.Duration(0); s < 10*time.Minute && sent.IsZero(); s += 5 * time.Second {
+		now := start.Add(s)
+		var acts []Action
+		if s%(10*time.Second) == 0 {
+			// The passing cell goes on flashing, moving east.
+			x, y := -30+40*now.Sub(at("19:00:00")).Hours(), 28.0
+			acts = e.Observe(now, strikeAt(math.Hypot(x, y), math.Mod(math.Atan2(x, y)*180/math.Pi+360, 360), now))
+		} else if s%(20*time.Second) == 5*time.Second {
+			acts = e.Observe(now, strikeAt(15.5-float64(s/time.Minute)*0.1, bearing+float64(s/(20*time.Second)%3-1), now))
+			if s == 5*time.Second {
+				if ev := eventsOf(acts, EventInfo); len(ev) != 1 || !regexp.MustCompile(`is at the edge of storm cell 3\d km N(NW|W)? moving E, whose lightning is not expected inside 16 km: no countdown`).MatchString(ev[0]) {
+					t.Errorf("events %q: want one naming the passing cell", ev)
+				}
+			}
+		}
+		acts = append(acts, e.Tick(now)...)
+		if hasShutdown(acts) {
+			sent = now
+		}
+	}
+	// The edge strikes come every 20 s: twelve of them over four minutes
+	// make a tracked cell (MinStrikes, MinSpan).
+	switch {
+	case sent.IsZero():
+		t.Fatal("strikes inside 16 km every 20 s for 10 minutes started no countdown")
+	case sent.Sub(start) < 3*time.Minute:
+		t.Errorf("countdown at %v, %v after the first edge strike: the edge of a passing cell started it", sent, sent.Sub(start))
+	case sent.Sub(start) > 6*time.Minute:
+		t.Errorf("countdown at %v, %v after the first edge strike: too late for lightning that stays", sent, sent.Sub(start))
 	}
 }
 

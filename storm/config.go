@@ -79,10 +79,17 @@ type Config struct {
 	// TrackRadiusKM is how far out located strikes from trigger sources are
 	// tracked; those beyond the watch radius feed only the tracker.
 	TrackRadiusKM float64
-	// CloseRadiusKM is how close a lone strike (no other strike of a cell
-	// near it, typical of a mislocated detection) must be to start a
-	// countdown on its own; one farther out waits for a second strike.
-	// Zero means the shutdown radius: every strike inside starts one.
+	// CloseRadiusKM is how close a doubtful strike must be to start a
+	// countdown on its own. A strike is doubtful when it is lone (no other
+	// near it in Track.LoneWindow, typical of a mislocated detection) or
+	// lies at the fringe of a tracked cell whose lightning is not expected
+	// inside the shutdown radius (the scatter and location error of a
+	// storm passing by); beyond the close radius it waits for confirmation.
+	// Default 10 km: about one flash-to-flash step (NSSL: half of
+	// successive flashes are about 9 km apart), so a strike that close is
+	// acted on whatever else is known. Zero means the shutdown radius:
+	// every strike inside starts one, the rule before tracking. It needs
+	// Predict: without tracking, every strike inside starts one.
 	CloseRadiusKM float64
 	// Track tunes the tracker.
 	Track track.Config
@@ -113,6 +120,7 @@ func DefaultConfig() Config {
 		PredictMargin:    10 * time.Minute,
 		ConfirmFor:       time.Minute,
 		TrackRadiusKM:    100,
+		CloseRadiusKM:    10,
 		Track:            track.DefaultConfig(),
 	}
 }
@@ -150,10 +158,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("PredictMargin %v: must not be negative", c.PredictMargin)
 	case c.Predict && (!(c.TrackRadiusKM >= c.WatchRadiusKM) || math.IsInf(c.TrackRadiusKM, 0)):
 		return fmt.Errorf("TrackRadiusKM %v: must be at least WatchRadiusKM (%v)", c.TrackRadiusKM, c.WatchRadiusKM)
-	case !(c.CloseRadiusKM >= 0) || c.CloseRadiusKM > c.ShutdownRadiusKM:
-		return fmt.Errorf("CloseRadiusKM %v: must be between 0 and ShutdownRadiusKM (%v)", c.CloseRadiusKM, c.ShutdownRadiusKM)
+	case !(c.CloseRadiusKM >= 0) || math.IsInf(c.CloseRadiusKM, 0):
+		return fmt.Errorf("CloseRadiusKM %v: must be a distance, 0 or more", c.CloseRadiusKM)
 	}
-	if c.Predict || c.CloseRadiusKM > 0 {
+	if c.Predict {
 		if err := c.Track.Validate(); err != nil {
 			return fmt.Errorf("Track: %w", err)
 		}
@@ -169,12 +177,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// closeRadius is the radius inside which a lone strike starts a countdown.
+// closeRadius is the radius inside which a doubtful strike starts a countdown.
 func (c Config) closeRadius() float64 {
 	if c.CloseRadiusKM == 0 {
 		return c.ShutdownRadiusKM
 	}
-	return c.CloseRadiusKM
+	return min(c.CloseRadiusKM, c.ShutdownRadiusKM)
 }
 
 // lead is how long before lightning arrives a countdown must start for the

@@ -36,8 +36,9 @@
 // PredictMargin from now, and the prediction has held for ConfirmFor, a
 // countdown starts, so the hosts are down before the lightning comes. A
 // strike inside the radius still starts one at once when no prediction did;
-// only a lone strike (no other near it) beyond CloseRadiusKM waits for a
-// second. The cells that matter are in the State; the tracker itself is
+// only a doubtful one beyond CloseRadiusKM waits for another to confirm it:
+// a lone strike while a storm is tracked elsewhere, or one at the fringe of
+// a tracked cell whose lightning is not expected inside. The cells that matter are in the State; the tracker itself is
 // not, and rebuilds from the feed after a restart.
 //
 // A cancel stops the countdown and holds off a new one for HoldAfterCancel,

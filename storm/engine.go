@@ -29,8 +29,10 @@ type Engine struct {
 	// threatSince is when each cell's prediction last began to call for a countdown.
 	threatSince map[int]time.Time
 	views       []Cell
-	// warnedLone is when a lone strike was last reported.
+	// warnedLone is when a doubtful strike was last reported; doubted
+	// holds, per cell, the doubtful strike that waits for confirmation.
 	warnedLone time.Time
+	doubted    map[int]Strike
 
 	// Per call: the actions so far, the phase at the start, whether
 	// anything worth persisting changed, and the cells that took a strike.
@@ -53,6 +55,7 @@ func NewEngine(cfg Config, now time.Time) (*Engine, error) {
 		tracker:     track.New(cfg.Track),
 		announced:   map[int]bool{},
 		threatSince: map[int]time.Time{},
+		doubted:     map[int]Strike{},
 		st: State{
 			Phase:   PhaseClear,
 			Trend:   TrendUnknown,
@@ -148,7 +151,7 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 	}
 
 	var trigger Strike
-	found := false
+	found, confirmed := false, false
 	oldest, newest := now.Add(-e.cfg.AllClear), now.Add(e.cfg.FutureTolerance)
 	for i := range r.Strikes {
 		ws := &r.Strikes[i]
@@ -190,18 +193,30 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 			if h.CanTrigger || e.st.Countdowns > 0 {
 				e.st.LastThreat = latest(e.st.LastThreat, s.Time)
 			}
-			lone := cell != nil && cell.Lone() && !(s.DistanceKM < e.cfg.closeRadius())
-			if lone {
-				e.noteLone(now, s)
+			doubt := ""
+			if cell != nil && h.CanTrigger && !(s.DistanceKM < e.cfg.closeRadius()) {
+				doubt = e.doubt(now, cell, s)
 			}
-			if h.CanTrigger && !lone && (!found || s.DistanceKM < trigger.DistanceKM) {
-				trigger, found = s, true
+			if doubt != "" {
+				e.noteDoubt(now, s, doubt)
+				e.doubted[cell.ID] = s
+				continue
 			}
+			if h.CanTrigger && (!found || s.DistanceKM < trigger.DistanceKM) {
+				trigger, found, confirmed = s, true, false
+			}
+		}
+		if d, ok := e.confirmed(now, cell, s); ok && (!found || d.DistanceKM < trigger.DistanceKM) {
+			trigger, found, confirmed = d, true, true
 		}
 	}
 	e.st.Sources[r.Source] = h
 	if found {
-		e.strikeTrigger(now, trigger)
+		cause := describe(trigger)
+		if confirmed {
+			cause += ", confirmed by another strike near it"
+		}
+		e.strikeTrigger(now, trigger, cause)
 	}
 	e.checkCells(now, e.touched)
 	e.noteSignals(now, r)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stormguard/stormguard/storm/track"
 	"github.com/stormguard/stormguard/weather"
 )
 
@@ -49,26 +50,137 @@ func (e *Engine) closeUnseen(now time.Time, s Strike) {
 	e.resetStorm()
 }
 
-// noteLone reports, at most once per AllClear, a strike inside the
+// noteDoubt reports, at most once per AllClear, a strike inside the
 // shutdown radius that starts no countdown because nothing confirms it.
-func (e *Engine) noteLone(now time.Time, s Strike) {
+func (e *Engine) noteDoubt(now time.Time, s Strike, why string) {
 	if !e.warnedLone.IsZero() && now.Sub(e.warnedLone) < e.cfg.AllClear {
 		return
 	}
 	e.warnedLone = now
-	e.event(EventInfo, fmt.Sprintf("%s is alone, far from any storm cell: no countdown unless another strike confirms it (a lone strike starts one only inside %.1f km)",
-		describe(s), e.cfg.closeRadius()))
+	e.event(EventInfo, fmt.Sprintf("%s is %s: no countdown unless another strike confirms it (a doubtful strike starts one only inside %.1f km)",
+		describe(s), why, e.cfg.closeRadius()))
+}
+
+// doubt says why strike s, inside the shutdown radius and beyond the close
+// radius, just filed under cell c, should wait for confirmation, or "" if
+// it should not. A strike is doubtful when it lies at the fringe of a
+// tracked cell passing by (its own, or one within FringeKM while its own
+// cell is not yet active): what a storm's scatter and the network's
+// location error put inside the radius while the storm's lightning, as
+// tracked, is not expected there. And when it is lone, far from any cell,
+// while a storm is active elsewhere: a detection placed tens of
+// kilometres from where it was. A strike near an active cell that is not
+// known to pass by is never in doubt.
+func (e *Engine) doubt(now time.Time, c *track.Cell, s Strike) string {
+	tc := &e.cfg.Track
+	if !e.cfg.Predict {
+		return "" // the rule before tracking: every strike inside counts
+	}
+	if c.Fit(tc).OK {
+		if e.passesBy(now, c) {
+			return e.fringe(now, c)
+		}
+		return ""
+	}
+	var passing *track.Cell
+	near := false
+	e.tracker.Near(c.Last, track.FromPolar(s.DistanceKM, s.BearingDeg), tc.FringeKM, c, func(o *track.Cell, _ float64) bool {
+		switch {
+		case e.passesBy(now, o):
+			passing = o
+		case e.coming(now, o):
+			near = true
+			return false
+		}
+		return true
+	})
+	switch {
+	case near:
+		return ""
+	case passing != nil:
+		return e.fringe(now, passing)
+	case c.Lone(tc.LoneWindow) && e.stormElsewhere(now, c):
+		return "alone, far from the storm cells"
+	}
+	return ""
+}
+
+// stormElsewhere reports whether a cell other than c is tracked (its
+// motion fitted, not stale) and was active: ActiveStrikes in the lone
+// window. A detection placed tens of kilometres off is a strike of some
+// storm; with no storm tracked anywhere in the tracker's reach, a lone
+// strike is more likely the first of one forming, and acted on.
+func (e *Engine) stormElsewhere(now time.Time, c *track.Cell) bool {
+	tc := &e.cfg.Track
+	from := c.Last.Add(-tc.LoneWindow)
+	for _, o := range e.tracker.Cells() {
+		if o != c && e.stormTime(now).Sub(o.Last) <= tc.Stale && o.Fit(tc).N >= tc.MinStrikes &&
+			o.Fit(tc).Span >= tc.MinSpan && o.CountSince(from) >= tc.ActiveStrikes {
+			return true
+		}
+	}
+	return false
+}
+
+// passesBy reports whether c is tracked well enough to predict and its
+// lightning is not expected inside the shutdown radius.
+func (e *Engine) passesBy(now time.Time, c *track.Cell) bool {
+	if e.stormTime(now).Sub(c.Last) > e.cfg.Track.Stale {
+		return false
+	}
+	p := e.predict(c)
+	return p.OK && p.Arrival.IsZero()
+}
+
+// coming reports whether c is tracked well enough to predict and its
+// lightning is expected inside the shutdown radius within the horizon.
+func (e *Engine) coming(now time.Time, c *track.Cell) bool {
+	if e.stormTime(now).Sub(c.Last) > e.cfg.Track.Stale {
+		return false
+	}
+	p := e.predict(c)
+	return p.OK && !p.Arrival.IsZero()
+}
+
+// fringe says where the passing cell c is, for a doubtful strike's event.
+func (e *Engine) fringe(now time.Time, c *track.Cell) string {
+	p := e.predict(c)
+	pos, _ := p.PosAt(e.stormTime(now))
+	return fmt.Sprintf("at the edge of storm cell %.0f km %s moving %s, whose lightning is not expected inside %.0f km",
+		pos.Dist(), weather.Compass(pos.Bearing()), weather.Compass(p.Heading()), e.cfg.ShutdownRadiusKM)
+}
+
+// confirmed returns the doubtful strike waiting in cell c when strike s,
+// just filed under c, leaves the cell no longer in doubt: a second strike
+// near a lone one, a cell that became active, a cell whose lightning is
+// now expected inside.
+func (e *Engine) confirmed(now time.Time, c *track.Cell, s Strike) (Strike, bool) {
+	if c == nil {
+		return Strike{}, false
+	}
+	d, ok := e.doubted[c.ID]
+	if !ok {
+		return Strike{}, false
+	}
+	if e.stormTime(s.Time).Sub(e.stormTime(d.Time)) > e.cfg.Track.LoneWindow {
+		delete(e.doubted, c.ID)
+		return Strike{}, false
+	}
+	if e.doubt(now, c, s) != "" {
+		return Strike{}, false
+	}
+	delete(e.doubted, c.ID)
+	return d, true
 }
 
 // strikeTrigger starts a countdown for a strike inside the shutdown radius
 // from a trigger-capable source, unless one is running, the storm's
 // deadline has passed and it is still going (closeUnseen ends one that
 // is not), or a cancel holds it off.
-func (e *Engine) strikeTrigger(now time.Time, s Strike) {
+func (e *Engine) strikeTrigger(now time.Time, s Strike, cause string) {
 	if e.st.Phase == PhaseCountdown || e.st.Phase == PhaseShutdown {
 		return
 	}
-	cause := describe(s)
 	if now.Before(e.st.HoldUntil) {
 		if !(s.DistanceKM < e.st.HoldNearestKM) {
 			return

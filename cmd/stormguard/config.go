@@ -196,6 +196,13 @@ func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {
 	if err := decodeStrict("storm", m, &raw); err != nil {
 		return storm.Config{}, err
 	}
+	if _, set := m["close-radius-km"]; raw.CloseRadiusKM > raw.ShutdownRadiusKM {
+		if set {
+			return storm.Config{}, fmt.Errorf("storm.close-radius-km: %v is beyond shutdown-radius-km (%v); it must be between 0 and that", raw.CloseRadiusKM, raw.ShutdownRadiusKM)
+		}
+		// The default close radius never exceeds a smaller shutdown radius.
+		raw.CloseRadiusKM = raw.ShutdownRadiusKM
+	}
 	c := storm.Config{
 		ShutdownRadiusKM: raw.ShutdownRadiusKM, WatchRadiusKM: raw.WatchRadiusKM, Grace: raw.Grace,
 		AllClear: raw.AllClear, HoldAfterCancel: raw.HoldAfterCancel, ContextTriggers: raw.ContextTriggers,

@@ -73,8 +73,18 @@ sources:
 	if c.storm.Grace != 2*time.Minute || c.storm.HoldAfterCancel != 0 || c.storm.ShutdownRadiusKM != 16 || c.storm.CancelTopic != "CANCEL" {
 		t.Errorf("storm config %+v: want grace 2m, no hold, the default 16 km and CANCEL", c.storm)
 	}
-	if d := storm.DefaultConfig(); !c.storm.Predict || c.storm.ShutdownTime != d.ShutdownTime || c.storm.Track != d.Track || c.storm.TrackRadiusKM != 100 {
-		t.Errorf("storm config %+v: want prediction on with the default shutdown time, tracker and 100 km track radius", c.storm)
+	if d := storm.DefaultConfig(); !c.storm.Predict || c.storm.ShutdownTime != d.ShutdownTime || c.storm.Track != d.Track || c.storm.TrackRadiusKM != 100 || c.storm.CloseRadiusKM != 10 {
+		t.Errorf("storm config %+v: want prediction on with the default shutdown time, tracker, 100 km track radius and 10 km close radius", c.storm)
+	}
+	// A shutdown radius smaller than the default close radius takes the
+	// close radius with it instead of failing validation.
+	os.WriteFile(path, []byte("site: {lat: 40, lon: -105}\nstorm: {shutdown-radius-km: 8}\nsources:\n  - {type: xweather, client-id: a}\n"), 0o600)
+	small, err := load(newLoader("stormguard run", io.Discard), []string{"-config", path, "-state-dir", t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.storm.CloseRadiusKM != 8 {
+		t.Errorf("shutdown radius 8 km: close radius %v, want 8", small.storm.CloseRadiusKM)
 	}
 	if got := c.sources[1]; got.name != "forecast" || got.source.Name() != "forecast" || got.interval != 15*time.Minute || got.watch != 3*time.Minute {
 		t.Errorf("openmeteo source %q/%q every %v, watch %v; want forecast every 15m, 3m on watch", got.name, got.source.Name(), got.interval, got.watch)

@@ -20,6 +20,8 @@ type Cell struct {
 	First, Last time.Time
 	// Strikes counts every strike it took.
 	Strikes int
+	// prev is the newest strike more than copyGap before Last, zero if none.
+	prev time.Time
 
 	origin time.Time
 	bins   []bin // a ring, indexed by minute
@@ -66,9 +68,16 @@ func (f Fit) PosAt(t time.Time) (Point, float64) {
 	return p, math.Sqrt(f.PosErrKM*f.PosErrKM + f.SpeedErrKMH*f.SpeedErrKMH*h*h)
 }
 
-// Lone reports whether the cell is one strike so far (or copies of one):
-// typical of a strike placed far from where it was.
-func (c *Cell) Lone() bool { return c.Last.Sub(c.First) < 5*time.Second }
+// copyGap is how close in time two strikes of a cell may be and still be
+// one strike reported twice.
+const copyGap = 5 * time.Second
+
+// Lone reports whether the cell's newest strike (or copies of it) had no
+// other strike of the cell within the window before it: typical of a
+// strike placed far from where it was.
+func (c *Cell) Lone(window time.Duration) bool {
+	return c.prev.IsZero() || c.Last.Sub(c.prev) > window
+}
 
 func (c *Cell) reset(id int, t time.Time, nbins int) {
 	bins := c.bins
@@ -104,8 +113,13 @@ func (c *Cell) add(t time.Time, p Point) {
 	b.syy += p.Y * p.Y
 	c.Strikes++
 	c.predFresh = false
-	if t.After(c.Last) {
+	switch {
+	case t.Sub(c.Last) >= copyGap:
+		c.prev, c.Last = c.Last, t
+	case t.After(c.Last):
 		c.Last = t
+	case c.Last.Sub(t) >= copyGap && t.After(c.prev):
+		c.prev = t
 	}
 	if t.Before(c.First) {
 		c.First = t
@@ -145,9 +159,16 @@ func (c *Cell) merge(o *Cell) {
 	c.Strikes += o.Strikes
 	c.predFresh = false
 	c.First = earliest(c.First, o.First)
-	if o.Last.After(c.Last) {
-		c.Last = o.Last
+	older, newer := c.Last, o.Last
+	if newer.Before(older) {
+		older, newer = newer, older
 	}
+	for _, t := range []time.Time{c.prev, o.prev, older} {
+		if newer.Sub(t) >= copyGap && t.After(c.prev) {
+			c.prev = t
+		}
+	}
+	c.Last = newer
 	c.dirty = true
 }
 
@@ -175,7 +196,13 @@ func (c *Cell) Fit(cfg *Config) Fit {
 		return c.fit
 	}
 	c.dirty = false
-	from := c.Last.Add(-cfg.Window).Unix() / 60
+	c.fit = c.fitOver(cfg, cfg.Window)
+	return c.fit
+}
+
+// fitOver fits the cell's motion over the window before its newest strike.
+func (c *Cell) fitOver(cfg *Config, window time.Duration) Fit {
+	from := c.Last.Add(-window).Unix() / 60
 	var s bin
 	var lo, hi int64 = math.MaxInt64, math.MinInt64
 	for i := range c.bins {
@@ -196,7 +223,6 @@ func (c *Cell) Fit(cfg *Config) Fit {
 	}
 	f := Fit{At: c.Last, N: int(s.n)}
 	if s.n == 0 {
-		c.fit = f
 		return f
 	}
 	f.Span = time.Duration(hi-lo) * time.Minute
@@ -211,7 +237,6 @@ func (c *Cell) Fit(cfg *Config) Fit {
 	if n < float64(cfg.MinStrikes) || f.Span < cfg.MinSpan || !(ctt > 0) {
 		// Too little to fit: the centre and spread of what there is.
 		f.ReachKM = clamp(cfg.ReachSigmas*math.Sqrt(max(cxx+cyy, 0)/(2*n)), cfg.MinReachKM, cfg.MaxReachKM)
-		c.fit = f
 		return f
 	}
 	vx, vy := ctx/ctt, cty/ctt // km per second
@@ -227,8 +252,20 @@ func (c *Cell) Fit(cfg *Config) Fit {
 	f.PosErrKM = math.Sqrt(sigma2/n + sigma2/ctt*(last-mt)*(last-mt))
 	f.ReachKM = clamp(cfg.ReachSigmas*sigma, cfg.MinReachKM, cfg.MaxReachKM)
 	f.OK = f.SpeedErrKMH <= cfg.MaxSpeedErrKMH
-	c.fit = f
 	return f
 }
 
 func clamp(v, lo, hi float64) float64 { return min(max(v, lo), hi) }
+
+// CountSince is how many of the cell's strikes fell in the minutes from
+// t's on (whole minutes: the cell keeps no finer record).
+func (c *Cell) CountSince(t time.Time) int {
+	from := t.Unix() / 60
+	n := 0.0
+	for i := range c.bins {
+		if b := &c.bins[i]; b.n > 0 && b.minute >= from {
+			n += b.n
+		}
+	}
+	return int(n)
+}

@@ -32,7 +32,20 @@ func (t *Tracker) Predict(c *Cell, radiusKM float64) Prediction {
 }
 
 func (t *Tracker) predict(c *Cell, radiusKM float64) Prediction {
-	f := c.Fit(&t.cfg)
+	p := t.predictFit(c.Fit(&t.cfg), radiusKM)
+	if t.cfg.TurnWindow <= 0 || !p.OK {
+		return p
+	}
+	// A cell that turned is seen first in its most recent strikes: the
+	// short fit's arrival counts when it is the earlier one.
+	q := t.predictFit(c.fitOver(&t.cfg, t.cfg.TurnWindow), radiusKM)
+	if q.OK && !q.Arrival.IsZero() && (p.Arrival.IsZero() || q.Arrival.Before(p.Arrival)) {
+		return q
+	}
+	return p
+}
+
+func (t *Tracker) predictFit(f Fit, radiusKM float64) Prediction {
 	p := Prediction{Fit: f, ClosestKM: f.Pos.Dist()}
 	if !f.OK {
 		return p

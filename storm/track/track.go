@@ -6,9 +6,10 @@
 // minute, sums of its strikes' times and positions, so adding a strike and
 // fitting the cell's motion cost the same however long the cell has lived.
 // The motion is a straight-line least-squares fit of position on time over
-// the last Window, with the standard errors that go with it. A cell's
-// lightning is taken to reach Reach (two standard deviations of its strikes
-// about the fitted track) from its centre.
+// the last Window, with the standard errors that go with it, and again over
+// the shorter TurnWindow, which sees a turn sooner. A cell's lightning is
+// taken to reach ReachSigmas standard deviations of its strikes about the
+// fitted track from its centre.
 //
 // The prediction is deliberately pessimistic: lightning is expected inside
 // the radius from the first moment the fitted track, less the reach and
@@ -33,6 +34,9 @@ type Config struct {
 	JoinKM float64
 	// Window is how far back the motion is fitted.
 	Window time.Duration
+	// TurnWindow, when positive, is a second, shorter fit that sees a
+	// turn sooner: its arrival counts when it is the earlier.
+	TurnWindow time.Duration
 	// Stale is how long a cell may go without a strike and still predict:
 	// a cell that stopped flashing may have died.
 	Stale time.Duration
@@ -59,6 +63,14 @@ type Config struct {
 	// MaxCells bounds memory: when full, the cell with the oldest last
 	// strike makes room.
 	MaxCells int
+	// LoneWindow: a strike with no other of its cell this long before it
+	// is lone, typical of a detection placed far from where it was.
+	LoneWindow time.Duration
+	// FringeKM and ActiveStrikes say when a strike is taken for the edge
+	// of a cell that passes by: it falls within FringeKM of such a cell
+	// and its own cell has fewer than ActiveStrikes in LoneWindow.
+	FringeKM      float64
+	ActiveStrikes int
 }
 
 // DefaultConfig returns the settings the score in docs/stormguard.md was
@@ -67,6 +79,7 @@ func DefaultConfig() Config {
 	return Config{
 		JoinKM:         12,
 		Window:         20 * time.Minute,
+		TurnWindow:     10 * time.Minute,
 		Stale:          6 * time.Minute,
 		Forget:         20 * time.Minute,
 		MinStrikes:     12,
@@ -78,6 +91,9 @@ func DefaultConfig() Config {
 		MaxReachKM:     12,
 		Horizon:        45 * time.Minute,
 		MaxCells:       512,
+		LoneWindow:     10 * time.Minute,
+		FringeKM:       24,
+		ActiveStrikes:  3,
 	}
 }
 
@@ -88,6 +104,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("JoinKM %v: must be positive", c.JoinKM)
 	case c.Window < 2*time.Minute:
 		return fmt.Errorf("Window %v: must be at least 2m", c.Window)
+	case c.TurnWindow != 0 && (c.TurnWindow < c.MinSpan || c.TurnWindow > c.Window):
+		return fmt.Errorf("TurnWindow %v: must be 0 (none) or between MinSpan (%v) and Window (%v)", c.TurnWindow, c.MinSpan, c.Window)
 	case c.Stale <= 0 || c.Forget < c.Stale:
 		return fmt.Errorf("Stale %v, Forget %v: must be positive, Forget at least Stale", c.Stale, c.Forget)
 	case c.MinStrikes < 3:
@@ -106,6 +124,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("Horizon %v: must be positive", c.Horizon)
 	case c.MaxCells < 1:
 		return fmt.Errorf("MaxCells %d: must be at least 1", c.MaxCells)
+	case c.LoneWindow <= 0 || c.LoneWindow > c.Forget:
+		return fmt.Errorf("LoneWindow %v: must be positive and at most Forget (%v)", c.LoneWindow, c.Forget)
+	case !(c.FringeKM >= 0) || c.FringeKM > 2*c.JoinKM:
+		return fmt.Errorf("FringeKM %v: must be between 0 and twice JoinKM (%v)", c.FringeKM, 2*c.JoinKM)
+	case c.ActiveStrikes < 2:
+		return fmt.Errorf("ActiveStrikes %d: must be at least 2", c.ActiveStrikes)
 	}
 	return nil
 }

@@ -74,15 +74,71 @@ func TestTwoCellsStayApart(t *testing.T) {
 }
 
 func TestLoneStrike(t *testing.T) {
+	w := DefaultConfig().LoneWindow
 	tr := New(DefaultConfig())
 	c := tr.Add(t0, Point{10, 0})
 	tr.Add(t0.Add(time.Second), Point{10.5, 0}) // a duplicate
-	if !c.Lone() {
+	if !c.Lone(w) {
 		t.Error("one strike and its copy: want lone")
 	}
 	tr.Add(t0.Add(time.Minute), Point{11, 1})
-	if c.Lone() {
+	if c.Lone(w) {
 		t.Error("a second strike a minute later: want not lone")
+	}
+	if n := c.CountSince(t0); n != 3 {
+		t.Errorf("CountSince: %d, want 3", n)
+	}
+	// A strike after a gap longer than the window is lone again, though
+	// its cell remembers the old ones.
+	tr.Add(t0.Add(time.Minute+w+time.Second), Point{11, 1})
+	if !c.Lone(w) || c.Strikes != 4 {
+		t.Errorf("a strike %v after the last: lone %v, %d strikes; want lone, 4", w, c.Lone(w), c.Strikes)
+	}
+	if n := c.CountSince(t0.Add(w)); n != 1 {
+		t.Errorf("CountSince the gap: %d, want 1", n)
+	}
+}
+
+// TestNear: Near finds the cells whose expected position is within the
+// distance, not the one skipped and not those farther.
+func TestNear(t *testing.T) {
+	tr := New(DefaultConfig())
+	a := tr.Add(t0, Point{0, 0})
+	b := tr.Add(t0, Point{20, 0})
+	tr.Add(t0, Point{-30, 30})
+	var got []*Cell
+	tr.Near(t0, Point{5, 0}, 24, a, func(c *Cell, d float64) bool {
+		got = append(got, c)
+		if d < 14.9 || d > 15.1 {
+			t.Errorf("distance %v, want 15", d)
+		}
+		return true
+	})
+	if len(got) != 1 || got[0] != b {
+		t.Errorf("Near: %d cells, want only the one 15 km away", len(got))
+	}
+}
+
+// TestTurnWindow: a cell that turns toward the site after a long straight
+// run is expected sooner with the short fit than with the long one alone.
+func TestTurnWindow(t *testing.T) {
+	run := func(turn time.Duration) time.Time {
+		cfg := DefaultConfig()
+		cfg.TurnWindow = turn
+		tr := New(cfg)
+		r := rand.New(rand.NewPCG(7, 8))
+		// 15 minutes east along y = 40 at 60 km/h, then south at 60 km/h.
+		c := feed(tr, r, Point{-40, 40}, 60, 0, 1.5, 10*time.Second, 15*time.Minute)
+		start := t0.Add(15 * time.Minute)
+		for s := time.Duration(0); s < 8*time.Minute; s += 10 * time.Second {
+			h := s.Hours()
+			c = tr.Add(start.Add(s), Point{-25 + r.NormFloat64()*1.5, 40 - 60*h + r.NormFloat64()*1.5})
+		}
+		return tr.Predict(c, 16).Arrival
+	}
+	long, short := run(0), run(DefaultConfig().TurnWindow)
+	if short.IsZero() || (!long.IsZero() && !short.Before(long)) {
+		t.Errorf("arrival with the turn fit %v, without %v: want an earlier one with it", short, long)
 	}
 }
 

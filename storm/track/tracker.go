@@ -177,3 +177,23 @@ func (t *Tracker) Reset() {
 		t.remove(len(t.cells) - 1)
 	}
 }
+
+// Near calls fn for every cell, other than skip, whose expected position at
+// at is within km of p (km at most twice JoinKM, the reach of the grid's
+// nine squares), until fn returns false.
+func (t *Tracker) Near(at time.Time, p Point, km float64, skip *Cell, fn func(c *Cell, dist float64) bool) {
+	k := t.keyOf(p)
+	for dx := int32(-1); dx <= 1; dx++ {
+		for dy := int32(-1); dy <= 1; dy++ {
+			for _, c := range t.grid[gridKey{k.x + dx, k.y + dy}] {
+				if c == skip || at.Sub(c.Last) > t.cfg.Forget {
+					continue
+				}
+				e := c.expected(at, &t.cfg)
+				if d := math.Hypot(e.X-p.X, e.Y-p.Y); d < km && !fn(c, d) {
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package faults
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormguard/stormguard/internal/fleettest"
+	"github.com/stormguard/stormguard/internal/guard"
+	"github.com/stormguard/stormguard/internal/mqtttest"
+	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/storm"
+	"github.com/stormguard/stormguard/wire"
+)
+
+// The tests here drive the stormguard binary with a Blitzortung-format
+// feed the way a relay does: each strike is stamped with when it
+// happened. A cell's last twenty minutes of strikes, sent at once, are
+// what stormguard would have seen over those minutes, so tracking is
+// tested in seconds. The storm config is the default one but for grace.
+
+// trackSG starts stormguard on the broker with the default storm config
+// (grace shortened to 20 s) and a strike feed, waits until the feed's
+// subscription is up, and returns the observer and the feed's client.
+func trackSG(t *testing.T, b *mqtttest.Broker, extra string) (*sgObserver, *mqtt.Client) {
+	t.Helper()
+	host, port, _ := strings.Cut(b.Addr, ":")
+	tp := wire.Topics{}
+	obs := newSGObserver(t, b.URL, tp.Command(wire.Shutdown), tp.State(guard.Name), tp.Event(guard.Name))
+	cfg := writeSGConfig(t, fmt.Sprintf(`tick: 200ms
+storm:
+  grace: 20s
+%ssources:
+  - {type: blitzortung, broker: %q}
+`, extra, b.URL))
+	startSG(t, "stormguard", "-config", cfg, "-host", host, "-port", port, "-state-dir", t.TempDir(), "-name", "sgtrack")
+	feed := fleettest.Client(t, b.URL, nil)
+	// The feed's subscription comes up with the daemon: a strike 39 km
+	// east, repeated until the state shows the watch, proves it is there.
+	// Those strikes, all at one moment, are no tracked cell.
+	for i := 0; ; i++ {
+		if i == 15 {
+			t.Fatal("a strike 39 km away never put stormguard on watch")
+		}
+		sgStrike(t, feed, 39, 90, time.Now())
+		if _, _, ok := obs.within(0, time.Second, sgIsState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })); ok {
+			break
+		}
+	}
+	return obs, feed
+}
+
+// cellStrikes sends a cell's strikes, one every 10 s over the 20 minutes
+// up to now, its centre moving from (x0, y0) km east and north of the
+// site to (x1, y1), scattered ±1.5 km in a fixed pattern.
+func cellStrikes(t *testing.T, feed *mqtt.Client, x0, y0, x1, y1 float64) {
+	t.Helper()
+	now := time.Now()
+	const n = 120
+	for i := 0; i <= n; i++ {
+		f := float64(i) / n
+		x := x0 + (x1-x0)*f + 1.5*math.Sin(float64(i)*2.1)
+		y := y0 + (y1-y0)*f + 1.5*math.Cos(float64(i)*1.3)
+		bearing := math.Mod(math.Atan2(x, y)*180/math.Pi+360, 360)
+		sgStrike(t, feed, math.Hypot(x, y), bearing, now.Add(-time.Duration(n-i)*10*time.Second))
+	}
+}
+
+func eventText(kind string) func(sgMsg) bool {
+	return func(m sgMsg) bool {
+		var e guard.Event
+		return m.topic == (wire.Topics{}).Event(guard.Name) && json.Unmarshal(m.payload, &e) == nil && e.Kind == kind
+	}
+}
+
+func decodeEvent(t *testing.T, m sgMsg) guard.Event {
+	t.Helper()
+	var e guard.Event
+	if err := json.Unmarshal(m.payload, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestTrackedPassingStormThroughTheFeed: a cell passing 30 km north at
+// 60 km/h starts no countdown; while it is tracked, a lone strike 12 km
+// SSW (beyond the 10 km close radius) waits and says why, and a strike at
+// the cell's edge inside 16 km waits too; a second strike beside the lone
+// one confirms it and starts the one countdown, naming it.
+func TestTrackedPassingStormThroughTheFeed(t *testing.T) {
+	mqtttest.Each(t, func(t *testing.T, b *mqtttest.Broker) {
+		obs, feed := trackSG(t, b, "")
+		cellStrikes(t, feed, -20, 30, 0, 30)
+		tracked := sgIsState(func(s guard.State) bool {
+			for _, c := range s.Cells {
+				if c.DistanceKM >= 28 && c.DistanceKM <= 32 && c.HeadingDeg > 70 && c.HeadingDeg < 110 && c.Arrival.IsZero() {
+					return true
+				}
+			}
+			return false
+		})
+		obs.wait(0, "the passing cell in the state, moving east, no arrival", tracked)
+
+		// The lone strike happened a minute and a half before the one that
+		// confirms it (strikes of one cell seconds apart are one flash).
+		from := len(obs.all(func(sgMsg) bool { return true }))
+		sgStrike(t, feed, 12, 200, time.Now().Add(-90*time.Second))
+		m, _ := obs.wait(from, "an info event for the lone strike", eventText(string(storm.EventInfo)))
+		if e := decodeEvent(t, m); !regexp.MustCompile(`^lightning 12\.0 km SSW at \d\d:\d\dZ \(blitzortung\) is alone, far from the storm cells: no countdown unless another strike confirms it`).MatchString(e.Text) {
+			t.Errorf("info event %q", e.Text)
+		}
+		// At the cell's edge: 15.5 km north, 14.5 km from its centre.
+		sgStrike(t, feed, 15.5, 0, time.Now())
+		if _, _, ok := obs.within(0, 3*time.Second, sgIsShutdown); ok {
+			t.Fatal("a lone strike or one at a passing cell's edge started a countdown")
+		}
+
+		sgStrike(t, feed, 12.5, 203, time.Now())
+		m, _ = obs.wait(0, "SHUTDOWN after the confirming strike", sgIsShutdown)
+		cmd, err := wire.Decode(wire.Shutdown, m.topic, m.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`^lightning 12\.0 km SSW at \d\d:\d\dZ \(blitzortung\), confirmed by another strike near it; powering down at \d\d:\d\dZ unless cancelled on CANCEL$`).MatchString(cmd.Reason) {
+			t.Errorf("reason %q", cmd.Reason)
+		}
+		obs.wait(0, "countdown state", sgIsState(func(s guard.State) bool { return s.Phase == storm.PhaseCountdown && s.CommandID == cmd.ID }))
+		if n := len(obs.all(sgIsShutdown)); n != 1 {
+			t.Errorf("%d SHUTDOWNs, want 1", n)
+		}
+	})
+}
+
+// TestTrackedApproachingStormThroughTheFeed: a cell 30 km WSW closing at
+// 60 km/h gets a countdown from its predicted arrival, with no strike
+// inside 16 km yet, worded in cells, with the hosts due down before the
+// arrival it names.
+func TestTrackedApproachingStormThroughTheFeed(t *testing.T) {
+	mqtttest.Each(t, func(t *testing.T, b *mqtttest.Broker) {
+		obs, feed := trackSG(t, b, "  confirm-for: 1s\n")
+		// From 50 km WSW to 30 km WSW over the last 20 minutes: 60 km/h.
+		u := [2]float64{math.Sin(247.5 * math.Pi / 180), math.Cos(247.5 * math.Pi / 180)}
+		cellStrikes(t, feed, 50*u[0], 50*u[1], 30*u[0], 30*u[1])
+		m, _ := obs.wait(0, "a predicted SHUTDOWN", sgIsShutdown)
+		sent := time.Now()
+		cmd, err := wire.Decode(wire.Shutdown, m.topic, m.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(`^storm cell (\d+) km WSW moving ENE at (\d+) km/h, lightning expected inside 16 km at (\d\d):(\d\d)Z; powering down at \d\d:\d\dZ unless cancelled on CANCEL$`)
+		sub := re.FindStringSubmatch(cmd.Reason)
+		if sub == nil {
+			t.Fatalf("reason %q is not worded in cells", cmd.Reason)
+		}
+		if km, speed := atoi(sub[1]), atoi(sub[2]); km < 26 || km > 32 || speed < 50 || speed > 70 {
+			t.Errorf("reason %q: want the cell about 30 km out at about 60 km/h", cmd.Reason)
+		}
+		// The arrival it names: the cell's lightning (centre less its
+		// reach) at 16 km, about 10 minutes after now for a cell 30 km out
+		// at 60 km/h; the hosts are due down (deadline + 3 min) before it.
+		utc := sent.UTC()
+		arrival := time.Date(utc.Year(), utc.Month(), utc.Day(), atoi(sub[3]), atoi(sub[4]), 0, 0, time.UTC)
+		if arrival.Before(utc.Add(-12 * time.Hour)) {
+			arrival = arrival.Add(24 * time.Hour)
+		}
+		if down := cmd.Deadline.Add(3 * time.Minute); !down.Before(arrival.Add(time.Minute)) || arrival.Sub(utc) > 16*time.Minute {
+			t.Errorf("hosts down at %v, lightning expected at %v (named in %q)", down, arrival, cmd.Reason)
+		}
+		m, _ = obs.wait(0, "countdown state", sgIsState(func(s guard.State) bool { return s.Phase == storm.PhaseCountdown && s.CommandID == cmd.ID }))
+		st, _ := sgDecodeState(m)
+		if len(st.Cells) == 0 || st.Cells[0].Arrival.IsZero() || st.Nearest == nil || st.Nearest.DistanceKM < 16 {
+			t.Errorf("state cells %+v, nearest %+v: want the cell with its arrival, no strike inside", st.Cells, st.Nearest)
+		}
+	})
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = 10*n + int(r-'0')
+	}
+	return n
+}

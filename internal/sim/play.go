@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ type Outcome struct {
 	Countdown time.Time
 	Predicted bool
 	Reason    string
+	// StrikeKM is the distance of the strike that started the first
+	// countdown, when a strike did (0 otherwise).
+	StrikeKM float64
 	// Countdowns counts every SHUTDOWN of the storm.
 	Countdowns int
 	Calls      int
@@ -44,6 +48,7 @@ func Play(s Storm, cfg storm.Config, tick time.Duration) (Outcome, error) {
 					o.Countdown = now
 					o.Reason = sd.Reason
 					o.Predicted = strings.HasPrefix(sd.Reason, "storm cell")
+					fmt.Sscanf(sd.Reason, "lightning %f km", &o.StrikeKM)
 				}
 			}
 		}

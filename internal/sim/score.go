@@ -29,6 +29,10 @@ type Result struct {
 	// Missed: lightning came inside and no countdown started before the
 	// storm's last true strike inside.
 	Missed bool
+	// Close: the first countdown was started by a strike inside the close
+	// radius, which no rule doubts (for a storm that never came inside,
+	// a detection placed far from where it was).
+	Close bool
 }
 
 // Judge plays s under cfg and holds the outcome against the truth.
@@ -38,6 +42,11 @@ func Judge(s Storm, cfg storm.Config, tick time.Duration) (Result, error) {
 		return Result{}, err
 	}
 	r := Result{Kind: s.Params.Kind, Seed: s.Params.Seed, Outcome: o, ClosestKM: math.Inf(1)}
+	closeKM := cfg.CloseRadiusKM
+	if closeKM == 0 || closeKM > cfg.ShutdownRadiusKM {
+		closeKM = cfg.ShutdownRadiusKM
+	}
+	r.Close = cfg.Predict && o.StrikeKM > 0 && o.StrikeKM < closeKM
 	for _, c := range s.Cells {
 		r.ClosestKM = min(r.ClosestKM, c.ClosestKM)
 	}
@@ -73,6 +82,7 @@ type Rule struct {
 func Rules() []Rule {
 	reactive := storm.DefaultConfig()
 	reactive.Predict = false
+	reactive.CloseRadiusKM = 0
 	return []Rule{{"reactive", reactive}, {"tracking", storm.DefaultConfig()}}
 }
 
@@ -135,9 +145,10 @@ type OutKey struct {
 	Bucket int
 }
 
-// Counts are storms, those with a countdown, and those whose first
-// countdown a cell's predicted arrival started.
-type Counts struct{ Storms, Counted, Predicted int }
+// Counts are storms, those with a countdown, those whose first countdown
+// a cell's predicted arrival started, and those whose first countdown a
+// strike inside the close radius started.
+type Counts struct{ Storms, Counted, Predicted, Close int }
 
 // Buckets are the closest approaches false countdowns are counted by;
 // each is [lower, next lower) km.
@@ -195,6 +206,9 @@ func Summarize(rs []Result) Summary {
 				if r.Outcome.Predicted {
 					c.Predicted++
 				}
+				if r.Close {
+					c.Close++
+				}
 			}
 			s.Outside[k] = c
 			k.Kind = "all"
@@ -204,6 +218,9 @@ func Summarize(rs []Result) Summary {
 				c.Counted++
 				if r.Outcome.Predicted {
 					c.Predicted++
+				}
+				if r.Close {
+					c.Close++
 				}
 			}
 			s.Outside[k] = c
@@ -276,6 +293,9 @@ func Table(rules []Rule, sums []Summary) string {
 				if c.Predicted > 0 {
 					t += fmt.Sprintf(", %d predicted", c.Predicted)
 				}
+				if c.Close > 0 {
+					t += fmt.Sprintf(", %d by a strike inside the close radius", c.Close)
+				}
 				return t
 			})
 		}
@@ -291,7 +311,8 @@ func upper(i int) string {
 }
 
 // CurveRules are the settings the trade-off curve plays: the time margin,
-// the position error allowed for, the confirmation, and the close radius.
+// the position error allowed for, the confirmation, the turn fit and the
+// close radius.
 func CurveRules() []Rule {
 	var out []Rule
 	add := func(name string, mod func(*storm.Config)) {
@@ -299,17 +320,20 @@ func CurveRules() []Rule {
 		mod(&c)
 		out = append(out, Rule{name, c})
 	}
-	add("reactive", func(c *storm.Config) { c.Predict = false })
-	add("reactive, close radius 8 km", func(c *storm.Config) { c.Predict = false; c.CloseRadiusKM = 8 })
+	add("reactive", func(c *storm.Config) { c.Predict = false; c.CloseRadiusKM = 0 })
 	for _, m := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute} {
 		add(fmt.Sprintf("margin %v", m), func(c *storm.Config) { c.PredictMargin = m })
 	}
-	add("default (margin 10m, 1σ, confirm 1m)", func(*storm.Config) {})
+	add("default (margin 10m, 1σ, confirm 1m, close radius 10 km)", func(*storm.Config) {})
 	add("2σ", func(c *storm.Config) { c.Track.Sigmas = 2 })
 	add("confirm 0", func(c *storm.Config) { c.ConfirmFor = 0 })
 	add("confirm 3m", func(c *storm.Config) { c.ConfirmFor = 3 * time.Minute })
 	add("speed error up to 15 km/h", func(c *storm.Config) { c.Track.MaxSpeedErrKMH = 15 })
-	add("default, close radius 8 km", func(c *storm.Config) { c.CloseRadiusKM = 8 })
+	add("no turn fit", func(c *storm.Config) { c.Track.TurnWindow = 0 })
+	add("close radius 16 km (every strike inside, no doubt)", func(c *storm.Config) { c.CloseRadiusKM = 0 })
+	add("close radius 8 km", func(c *storm.Config) { c.CloseRadiusKM = 8 })
+	add("close radius 5 km", func(c *storm.Config) { c.CloseRadiusKM = 5 })
+	add("close radius 2 km", func(c *storm.Config) { c.CloseRadiusKM = 2 })
 	return out
 }
 
@@ -317,7 +341,7 @@ func CurveRules() []Rule {
 // for storms that never came inside.
 func CurveTable(rules []Rule, sums []Summary) string {
 	var b strings.Builder
-	b.WriteString("| setting | down in time (first seen beyond 40 km) | median lead | p10 lead | missed | near miss 16–25 km: countdowns (predicted) | pass 25–35 km: countdowns (predicted) | dies on the way: countdowns (predicted) |\n")
+	b.WriteString("| setting | down in time (first seen beyond 40 km) | median lead | p10 lead | missed | near miss 16–25 km: countdowns (predicted, close strike) | pass 25–35 km: countdowns (predicted, close strike) | dies on the way: countdowns (predicted, close strike) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for i, r := range rules {
 		s := sums[i]
@@ -329,9 +353,10 @@ func CurveTable(rules []Rule, sums []Summary) string {
 					c.Storms += x.Storms
 					c.Counted += x.Counted
 					c.Predicted += x.Predicted
+					c.Close += x.Close
 				}
 			}
-			return fmt.Sprintf("%s (%d)", pct(c.Counted, c.Storms), c.Predicted)
+			return fmt.Sprintf("%s (%d, %d)", pct(c.Counted, c.Storms), c.Predicted, c.Close)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", r.Name, pct(s.FromOutsideOK, s.FromOutside),
 			mins(s.MedianLead), mins(s.P10Lead), s.Missed+s.OverheadMissed,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -184,4 +186,85 @@ func atoi(s string) int {
 		n = 10*n + int(r-'0')
 	}
 	return n
+}
+
+// TestTrackedReplayDrill: a drill replays a recorded
+// storm at 120 times its speed, the config's durations shortened to
+// match. Every source is a replay at one speed, so stormguard tracks on
+// the recording's clock: the countdown names the cell at its recorded
+// speed and comes early enough that the hosts are down (deadline plus
+// shutdown time) before the first replayed strike inside 16 km.
+func TestTrackedReplayDrill(t *testing.T) {
+	b := mqtttest.NATS(t)
+	host, port, _ := strings.Cut(b.Addr, ":")
+	tp := wire.Topics{}
+	obs := newSGObserver(t, b.URL, tp.Command(wire.Shutdown), tp.State(guard.Name))
+
+	// One strike every 10 s of storm time for 50 minutes, the cell's centre
+	// from 60 km WSW toward the site at 60 km/h, scattered ±1.5 km.
+	var rec strings.Builder
+	t0 := time.Date(2026, 7, 15, 18, 0, 0, 0, time.UTC)
+	u := [2]float64{math.Sin(247.5 * math.Pi / 180), math.Cos(247.5 * math.Pi / 180)}
+	firstInside := -1.0
+	for i := 0; i <= 300; i++ {
+		d := 60 - float64(i)/6 // km: 1 km a storm minute
+		x := d*u[0] + 1.5*math.Sin(float64(i)*2.1)
+		y := d*u[1] + 1.5*math.Cos(float64(i)*1.3)
+		dist := math.Hypot(x, y)
+		if dist < 16 && firstInside < 0 {
+			firstInside = float64(i) * 10 // storm seconds
+		}
+		fmt.Fprintf(&rec, `{"time":%q,"distance_km":%.3f,"bearing_deg":%.2f}`+"\n",
+			t0.Add(time.Duration(i)*10*time.Second).Format(time.RFC3339), dist, math.Mod(math.Atan2(x, y)*180/math.Pi+360, 360))
+	}
+	path := writeFile(t, "storm.jsonl", rec.String())
+	cfg := writeSGConfig(t, fmt.Sprintf(`tick: 100ms
+storm:
+  grace: 3s
+  shutdown-time: 2s
+  predict-margin: 5s
+  confirm-for: 1s
+  all-clear: 30s
+sources:
+  - {type: replay, path: %q, speed: 120}
+`, path))
+	started := time.Now()
+	startSG(t, "stormguard", "-config", cfg, "-host", host, "-port", port, "-state-dir", t.TempDir(), "-name", "sgdrill")
+
+	// The replay lasts 25 s; the countdown is due about 12 s in.
+	m, _, ok := obs.within(0, 90*time.Second, sgIsShutdown)
+	if !ok {
+		t.Fatal("no SHUTDOWN in 90 s of a 25 s replay")
+	}
+	cmd, err := wire.Decode(wire.Shutdown, m.topic, m.payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := regexp.MustCompile(`^storm cell \d+ km WSW moving ENE at (\d+) km/h, lightning expected inside 16 km at \d\d:\d\dZ`).FindStringSubmatch(cmd.Reason)
+	if sub == nil {
+		t.Fatalf("reason %q: want a tracked cell", cmd.Reason)
+	}
+	if v := atoi(sub[1]); v < 50 || v > 70 {
+		t.Errorf("reason %q: want the recorded 60 km/h, not the replay's speed", cmd.Reason)
+	}
+	m, _, ok = obs.within(0, 90*time.Second, sgIsState(func(s guard.State) bool {
+		return s.Nearest != nil && s.Nearest.DistanceKM < 16
+	}))
+	if !ok {
+		t.Fatal("the replay's strikes inside 16 km never showed in the state")
+	}
+	st, _ := sgDecodeState(m)
+	down := cmd.Deadline.Add(2 * time.Second)
+	if !down.Before(st.Nearest.Time) {
+		t.Errorf("hosts down at %v, first strike inside at %v (%.0f s of replay after the start at %v)", down, st.Nearest.Time, firstInside/120, started)
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

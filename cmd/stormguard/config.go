@@ -127,6 +127,7 @@ func load(l *cli.Loader, args []string) (config, error) {
 	if c.sources, err = loadSources(s.Sources, c); err != nil {
 		return config{}, err
 	}
+	c.storm.TimeScale = replaySpeed(c.sources)
 	for i, name := range c.storm.ContextTriggers {
 		if !slices.ContainsFunc(c.sources, func(sp sourceSpec) bool { return sp.name == name }) {
 			return config{}, fmt.Errorf("storm.context-triggers[%d]: no source named %q", i, name)
@@ -169,6 +170,23 @@ var stormKeys = map[string]string{
 	"BlindPolicy":     "blind-policy",
 	"ShutdownTime":    "shutdown-time", "PredictMargin": "predict-margin", "ConfirmFor": "confirm-for",
 	"TrackRadiusKM": "track-radius-km", "CloseRadiusKM": "close-radius-km",
+}
+
+// replaySpeed is the speed every source replays at, when all are replays
+// at one speed (a drill): the tracker then runs on the recording's clock,
+// so a cell's speed and its windows keep their meaning. Otherwise 1.
+func replaySpeed(sources []sourceSpec) float64 {
+	speed := 0.0
+	for _, sp := range sources {
+		if sp.speed == 0 || (speed != 0 && sp.speed != speed) {
+			return 1
+		}
+		speed = sp.speed
+	}
+	if speed == 0 {
+		return 1
+	}
+	return speed
 }
 
 func loadStorm(m map[string]any, t wire.Topics) (storm.Config, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"github.com/stormguard/stormguard/storm"
 	"io"
 	"os"
@@ -98,5 +99,33 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if len(c.sources) != 1 || c.sources[0].typ != "blitzortung" {
 		t.Errorf("example sources %+v, want the one blitzortung feed", c.sources)
+	}
+}
+
+// TestReplaySpeedRunsTheTracker: a config whose sources all replay at one
+// speed runs the tracker at that speed (a drill); any live source, or two
+// speeds, keep it on the wall clock.
+func TestReplaySpeedRunsTheTracker(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "storm.jsonl")
+	os.WriteFile(rec, []byte(`{"time":"2026-07-15T18:00:00Z","distance_km":30,"bearing_deg":250}`+"\n"), 0o600)
+	for _, tc := range []struct {
+		sources string
+		want    float64
+	}{
+		{fmt.Sprintf("  - {type: replay, path: %q, speed: 60}\n", rec), 60},
+		{fmt.Sprintf("  - {type: replay, path: %q, speed: 60}\n  - {type: replay, name: b, path: %q, speed: 60}\n", rec, rec), 60},
+		{fmt.Sprintf("  - {type: replay, path: %q}\n", rec), 1},
+		{fmt.Sprintf("  - {type: replay, path: %q, speed: 60}\n  - {type: replay, name: b, path: %q, speed: 30}\n", rec, rec), 1},
+		{fmt.Sprintf("  - {type: replay, path: %q, speed: 60}\n  - {type: blitzortung, broker: \"tcp://127.0.0.1:1\"}\n", rec), 1},
+	} {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(path, []byte("site: {lat: 40, lon: -105}\nsources:\n"+tc.sources), 0o600)
+		c, err := load(newLoader("stormguard run", io.Discard), []string{"-config", path, "-state-dir", t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.storm.TimeScale != tc.want {
+			t.Errorf("sources\n%s: tracker time scale %v, want %v", tc.sources, c.storm.TimeScale, tc.want)
+		}
 	}
 }

@@ -19,6 +19,10 @@ func runDaemon(ctx context.Context, args []string, out io.Writer) error {
 		return cli.Configuration(err)
 	}
 	log := cli.Logger(c.s.Verbose)
+	if c.storm.TimeScale != 1 && c.storm.Predict {
+		log.Info("every source replays at one speed: the storm tracker runs on the recording's clock; grace, all-clear and the other durations stay on the wall clock",
+			"speed", c.storm.TimeScale)
+	}
 	hooks, stopReach, err := startReach(ctx, c, log)
 	if err != nil {
 		return err

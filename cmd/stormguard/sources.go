@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,8 @@ type sourceSpec struct {
 	interval  time.Duration
 	watch     time.Duration
 	client    *mqtt.Client
+	// speed is a replay's playback speed (1 when unset); 0 for live sources.
+	speed float64
 }
 
 // common holds the keys every source has.
@@ -80,6 +83,7 @@ func loadSources(list []map[string]any, c config) ([]sourceSpec, error) {
 func buildSource(key, typ string, m map[string]any, c config) (sourceSpec, error) {
 	var cm common
 	var src weather.Source
+	var speed float64
 	var client *mqtt.Client
 	var err error
 	site := c.site
@@ -234,6 +238,7 @@ func buildSource(key, typ string, m map[string]any, c config) (sourceSpec, error
 			return sourceSpec{}, fmt.Errorf("%s.path: required (a file of recorded strikes)", key)
 		}
 		src, err = weather.NewReplay(weather.ReplayConfig{Path: s.Path, Site: site, Speed: s.Speed, RadiusKM: s.RadiusKM})
+		speed = cmp.Or(s.Speed, 1)
 	case "":
 		return sourceSpec{}, fmt.Errorf("%s.type: required (%s)", key, types)
 	default:
@@ -243,7 +248,7 @@ func buildSource(key, typ string, m map[string]any, c config) (sourceSpec, error
 		return sourceSpec{}, fmt.Errorf("%s: %w", key, err)
 	}
 	name := cm.nameOr(typ)
-	sp := sourceSpec{name: name, typ: typ, source: guard.Rename(src, name), client: client, interval: cm.Interval, watch: cm.WatchInterval}
+	sp := sourceSpec{name: name, typ: typ, source: guard.Rename(src, name), client: client, interval: cm.Interval, watch: cm.WatchInterval, speed: speed}
 	if _, polled := src.(weather.Poller); polled {
 		d := intervals[typ]
 		if sp.interval == 0 {

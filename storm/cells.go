@@ -180,6 +180,11 @@ func (e *Engine) tickCells(now time.Time) {
 			delete(e.doubted, id)
 		}
 	}
+	for id, hits := range e.fringeHits {
+		if len(hits) == 0 || e.stormTime(now).Sub(hits[len(hits)-1]) > e.cfg.Track.LoneWindow {
+			delete(e.fringeHits, id)
+		}
+	}
 	e.showCells(now, cells)
 }
 

@@ -33,6 +33,9 @@ type Engine struct {
 	// holds, per cell, the doubtful strike that waits for confirmation.
 	warnedLone time.Time
 	doubted    map[int]Strike
+	// fringeHits holds, per passing cell, when the strikes inside the
+	// radius at its fringe fell (storm time), over the lone window.
+	fringeHits map[int][]time.Time
 
 	// Per call: the actions so far, the phase at the start, whether
 	// anything worth persisting changed, and the cells that took a strike.
@@ -56,6 +59,7 @@ func NewEngine(cfg Config, now time.Time) (*Engine, error) {
 		announced:   map[int]bool{},
 		threatSince: map[int]time.Time{},
 		doubted:     map[int]Strike{},
+		fringeHits:  map[int][]time.Time{},
 		st: State{
 			Phase:   PhaseClear,
 			Trend:   TrendUnknown,
@@ -195,7 +199,11 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 			}
 			doubt := ""
 			if cell != nil && h.CanTrigger && !(s.DistanceKM < e.cfg.closeRadius()) {
-				doubt = e.doubt(now, cell, s)
+				var passing *track.Cell
+				doubt, passing = e.doubt(now, cell, s)
+				if passing != nil && e.edgeHits(passing, e.stormTime(s.Time)) >= e.cfg.Track.EdgeStrikes {
+					doubt = "" // so many at its edge: its lightning is inside after all
+				}
 			}
 			if doubt != "" {
 				e.noteDoubt(now, s, doubt)

@@ -71,16 +71,16 @@ func (e *Engine) noteDoubt(now time.Time, s Strike, why string) {
 // while a storm is active elsewhere: a detection placed tens of
 // kilometres from where it was. A strike near an active cell that is not
 // known to pass by is never in doubt.
-func (e *Engine) doubt(now time.Time, c *track.Cell, s Strike) string {
+func (e *Engine) doubt(now time.Time, c *track.Cell, s Strike) (string, *track.Cell) {
 	tc := &e.cfg.Track
 	if !e.cfg.Predict {
-		return "" // the rule before tracking: every strike inside counts
+		return "", nil // the rule before tracking: every strike inside counts
 	}
 	if c.Fit(tc).OK {
 		if e.passesBy(now, c) {
-			return e.fringe(now, c)
+			return e.fringe(now, c), c
 		}
-		return ""
+		return "", nil
 	}
 	var passing *track.Cell
 	near := false
@@ -96,13 +96,27 @@ func (e *Engine) doubt(now time.Time, c *track.Cell, s Strike) string {
 	})
 	switch {
 	case near:
-		return ""
+		return "", nil
 	case passing != nil:
-		return e.fringe(now, passing)
+		return e.fringe(now, passing), passing
 	case c.Lone(tc.LoneWindow) && e.stormElsewhere(now, c):
-		return "alone, far from the storm cells"
+		return "alone, far from the storm cells", nil
 	}
-	return ""
+	return "", nil
+}
+
+// edgeHits counts, for the passing cell p, the strikes inside the shutdown
+// radius at its fringe in the lone window up to t (storm time), t's
+// included. Enough of them say its lightning is inside after all.
+func (e *Engine) edgeHits(p *track.Cell, t time.Time) int {
+	hits := e.fringeHits[p.ID]
+	i := 0
+	for i < len(hits) && t.Sub(hits[i]) > e.cfg.Track.LoneWindow {
+		i++
+	}
+	hits = append(hits[i:], t)
+	e.fringeHits[p.ID] = hits
+	return len(hits)
 }
 
 // stormElsewhere reports whether a cell other than c is tracked (its
@@ -166,7 +180,7 @@ func (e *Engine) confirmed(now time.Time, c *track.Cell, s Strike) (Strike, bool
 		delete(e.doubted, c.ID)
 		return Strike{}, false
 	}
-	if e.doubt(now, c, s) != "" {
+	if why, _ := e.doubt(now, c, s); why != "" {
 		return Strike{}, false
 	}
 	delete(e.doubted, c.ID)

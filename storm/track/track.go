@@ -71,6 +71,10 @@ type Config struct {
 	// and its own cell has fewer than ActiveStrikes in LoneWindow.
 	FringeKM      float64
 	ActiveStrikes int
+	// EdgeStrikes inside the radius at the fringe of one passing cell in
+	// LoneWindow say its lightning is inside after all: the one that makes
+	// them that many is not in doubt.
+	EdgeStrikes int
 }
 
 // DefaultConfig returns the settings the score in docs/stormguard.md was
@@ -94,6 +98,7 @@ func DefaultConfig() Config {
 		LoneWindow:     10 * time.Minute,
 		FringeKM:       24,
 		ActiveStrikes:  3,
+		EdgeStrikes:    4,
 	}
 }
 
@@ -130,6 +135,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("FringeKM %v: must be between 0 and twice JoinKM (%v)", c.FringeKM, 2*c.JoinKM)
 	case c.ActiveStrikes < 2:
 		return fmt.Errorf("ActiveStrikes %d: must be at least 2", c.ActiveStrikes)
+	case c.EdgeStrikes < 2:
+		return fmt.Errorf("EdgeStrikes %d: must be at least 2", c.EdgeStrikes)
 	}
 	return nil
 }

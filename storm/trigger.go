@@ -63,14 +63,15 @@ func (e *Engine) noteDoubt(now time.Time, s Strike, why string) {
 
 // doubt says why strike s, inside the shutdown radius and beyond the close
 // radius, just filed under cell c, should wait for confirmation, or "" if
-// it should not. A strike is doubtful when it lies at the fringe of a
-// tracked cell passing by (its own, or one within FringeKM while its own
-// cell is not yet active): what a storm's scatter and the network's
-// location error put inside the radius while the storm's lightning, as
-// tracked, is not expected there. And when it is lone, far from any cell,
-// while a storm is active elsewhere: a detection placed tens of
-// kilometres from where it was. A strike near an active cell that is not
-// known to pass by is never in doubt.
+// it should not, and the passing cell it is the fringe of, if that is why.
+// A strike is doubtful when it lies at the fringe of a tracked cell
+// passing by (its own, or, while its own is not tracked, one within
+// FringeKM): what a storm's scatter and the network's location error put
+// inside the radius while the storm's lightning, as tracked, is not
+// expected there. And when it is lone while a storm is tracked elsewhere:
+// a detection placed tens of kilometres from where it was. A strike of,
+// or near, a tracked cell whose lightning is expected inside is never in
+// doubt.
 func (e *Engine) doubt(now time.Time, c *track.Cell, s Strike) (string, *track.Cell) {
 	tc := &e.cfg.Track
 	if !e.cfg.Predict {
@@ -119,9 +120,9 @@ func (e *Engine) edgeHits(p *track.Cell, t time.Time) int {
 	return len(hits)
 }
 
-// stormElsewhere reports whether a cell other than c is tracked (its
-// motion fitted, not stale) and was active: ActiveStrikes in the lone
-// window. A detection placed tens of kilometres off is a strike of some
+// stormElsewhere reports whether a cell other than c is tracked (enough
+// strikes over enough time to fit, not stale) and was active:
+// ActiveStrikes in the lone window. A detection placed tens of kilometres off is a strike of some
 // storm; with no storm tracked anywhere in the tracker's reach, a lone
 // strike is more likely the first of one forming, and acted on.
 func (e *Engine) stormElsewhere(now time.Time, c *track.Cell) bool {
@@ -166,8 +167,8 @@ func (e *Engine) fringe(now time.Time, c *track.Cell) string {
 
 // confirmed returns the doubtful strike waiting in cell c when strike s,
 // just filed under c, leaves the cell no longer in doubt: a second strike
-// near a lone one, a cell that became active, a cell whose lightning is
-// now expected inside.
+// near a lone one, a cell now tracked on its own whose lightning is
+// expected inside.
 func (e *Engine) confirmed(now time.Time, c *track.Cell, s Strike) (Strike, bool) {
 	if c == nil {
 		return Strike{}, false

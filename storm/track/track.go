@@ -66,10 +66,11 @@ type Config struct {
 	// LoneWindow: a strike with no other of its cell this long before it
 	// is lone, typical of a detection placed far from where it was.
 	LoneWindow time.Duration
-	// FringeKM and ActiveStrikes say when a strike is taken for the edge
-	// of a cell that passes by: it falls within FringeKM of such a cell
-	// and its own cell has fewer than ActiveStrikes in LoneWindow.
-	FringeKM      float64
+	// FringeKM: a strike whose own cell is not tracked is taken for the
+	// edge of a tracked cell passing by within this distance of it.
+	FringeKM float64
+	// ActiveStrikes in LoneWindow make a tracked cell an active storm,
+	// against which a lone strike elsewhere is doubted.
 	ActiveStrikes int
 	// EdgeStrikes inside the radius at the fringe of one passing cell in
 	// LoneWindow say its lightning is inside after all: the one that makes

@@ -115,6 +115,9 @@ func TestTrackedPassingStormThroughTheFeed(t *testing.T) {
 		if e := decodeEvent(t, m); !regexp.MustCompile(`^lightning 12\.0 km SSW at \d\d:\d\dZ \(blitzortung\) is alone, far from the storm cells: no countdown unless another strike confirms it`).MatchString(e.Text) {
 			t.Errorf("info event %q", e.Text)
 		}
+		obs.wait(from, "the state saying the strike waits", sgIsState(func(s guard.State) bool {
+			return strings.HasPrefix(s.Doubted, "lightning 12.0 km SSW") && strings.Contains(s.Next, "it starts a countdown if another strike confirms it by")
+		}))
 		// At the cell's edge: 15.5 km north, 14.5 km from its centre.
 		sgStrike(t, feed, 15.5, 0, time.Now())
 		if _, _, ok := obs.within(0, 3*time.Second, sgIsShutdown); ok {

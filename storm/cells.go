@@ -175,6 +175,10 @@ func (e *Engine) tickCells(now time.Time) {
 		}
 		e.announced, e.threatSince = announced, since
 	}
+	if e.st.Doubted != "" && e.stormTime(now).Sub(e.stormTime(e.st.DoubtedAt)) > e.cfg.Track.LoneWindow {
+		e.st.Doubted, e.st.DoubtedAt = "", time.Time{}
+		e.dirty = true
+	}
 	for id, d := range e.doubted {
 		if e.stormTime(now).Sub(e.stormTime(d.Time)) > e.cfg.Track.LoneWindow {
 			delete(e.doubted, id)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,10 +136,29 @@ func TestLoneStrike(t *testing.T) {
 	if ev := eventsOf(acts, EventInfo); len(ev) != 1 || !regexp.MustCompile(`^lightning 12\.0 km SSW .* is alone, far from the storm cells: no countdown unless another strike confirms it`).MatchString(ev[0]) {
 		t.Errorf("events %q: want one saying the strike is alone", ev)
 	}
+	if st := e.State(); !strings.HasPrefix(st.Doubted, "lightning 12.0 km SSW at 19:10Z (strikes) is alone") || !st.DoubtedAt.Equal(at("19:10:30")) ||
+		!strings.Contains(st.Next, "alone, far from the storm cells: it starts a countdown if another strike confirms it by 19:20Z") {
+		t.Errorf("state doubted %q at %v, next %q: want the lone strike and until when it waits", st.Doubted, st.DoubtedAt, st.Next)
+	}
 	acts = e.Observe(at("19:11:30"), strikeAt(12.5, 203, at("19:11:30")))
 	sds := only[Shutdown](acts)
 	if len(sds) != 1 || !regexp.MustCompile(`^lightning 12\.0 km SSW at 19:10Z \(strikes\), confirmed by another strike near it; powering down`).MatchString(sds[0].Reason) {
 		t.Errorf("second strike beside it: %+v, want one countdown naming the first strike, confirmed", sds)
+	}
+	if st := e.State(); st.Doubted != "" {
+		t.Errorf("state doubted %q after the countdown, want none", st.Doubted)
+	}
+
+	// Unconfirmed, the doubt is gone from the state once the lone window passes.
+	e = elsewhere(nil)
+	e.Observe(at("19:10:30"), strikeAt(12, 200, at("19:10:30")))
+	e.Tick(at("19:20:00"))
+	if st := e.State(); st.Doubted == "" {
+		t.Error("doubt gone from the state before the lone window passed")
+	}
+	e.Tick(at("19:20:31"))
+	if st := e.State(); st.Doubted != "" || strings.Contains(st.Next, "confirms it") {
+		t.Errorf("after the lone window: doubted %q, next %q; want neither", st.Doubted, st.Next)
 	}
 
 	e = elsewhere(nil)

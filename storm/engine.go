@@ -208,6 +208,7 @@ func (e *Engine) Observe(now time.Time, r weather.Report) []Action {
 			if doubt != "" {
 				e.noteDoubt(now, s, doubt)
 				e.doubted[cell.ID] = s
+				e.st.Doubted, e.st.DoubtedAt = describe(s)+" is "+doubt, s.Time
 				continue
 			}
 			if h.CanTrigger && (!found || s.DistanceKM < trigger.DistanceKM) {

@@ -46,6 +46,9 @@ func (e *Engine) next() string {
 			fmt.Fprintf(&b, ": a countdown starts by %s", clock(c[0].CountdownAt))
 		}
 	}
+	if st.Doubted != "" && (st.Phase == PhaseClear || st.Phase == PhaseWatch) {
+		fmt.Fprintf(&b, "; %s: it starts a countdown if another strike confirms it by %s", st.Doubted, clock(e.clockTime(e.stormTime(st.DoubtedAt).Add(e.cfg.Track.LoneWindow))))
+	}
 	if len(st.Signals) > 0 {
 		var names []string
 		for name := range st.Signals {

@@ -169,6 +169,12 @@ type State struct {
 	// lightning is expected inside the shutdown radius soonest, then the
 	// nearest inside the watch radius. Refreshed every Tick.
 	Cells []Cell `json:"cells,omitempty"`
+	// Doubted is the newest strike inside the shutdown radius that waits
+	// for another to confirm it, and why; DoubtedAt is when it struck.
+	// Both clear when it is confirmed, a countdown starts, or the lone
+	// window passes.
+	Doubted   string    `json:"doubted,omitempty"`
+	DoubtedAt time.Time `json:"doubted_at,omitzero"`
 }
 
 // clone returns a copy that shares nothing mutable with s.

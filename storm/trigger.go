@@ -211,6 +211,7 @@ func (e *Engine) startCountdown(now time.Time, cause string) {
 		e.newStorm(now)
 	}
 	e.st.Countdowns++
+	e.st.Doubted, e.st.DoubtedAt = "", time.Time{}
 	e.st.Deadline = now.Add(e.cfg.Grace)
 	e.st.Reason = e.countdownReason(cause, e.st.Deadline)
 	e.st.HoldUntil, e.st.HoldNearestKM, e.st.CancelledBy = time.Time{}, 0, ""

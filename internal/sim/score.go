@@ -98,6 +98,9 @@ func Seeds(n int) []uint64 {
 // PerKind is how many storms of each kind the committed score plays.
 const PerKind = 50
 
+// ScoreTick is how often the scored engine ticks.
+const ScoreTick = 5 * time.Second
+
 // Score plays every kind with every seed under each rule. The storms are
 // made once and shared by the rules.
 func Score(rules []Rule, seeds []uint64, tick time.Duration) ([][]Result, error) {

@@ -14,8 +14,7 @@ var (
 	curve  = flag.Bool("curve", false, "also play the trade-off curve (a minute or so) and check or rewrite its table")
 )
 
-// scoreTick is how often the scored engine ticks.
-const scoreTick = 5 * time.Second
+const scoreTick = ScoreTick
 
 const docPath = "../../docs/stormguard.md"
 

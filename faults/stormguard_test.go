@@ -62,15 +62,7 @@ sources:
 	// The feed's subscription comes up with the daemon: a strike inside the
 	// watch radius but outside the shutdown radius, repeated until the state
 	// shows the watch, proves it is there without touching the all-clear timer.
-	for i := 0; ; i++ {
-		if i == 15 {
-			t.Fatal("a strike 30 km away never put stormguard on watch")
-		}
-		sgStrike(t, feed, 30, 290, time.Now())
-		if _, _, ok := obs.within(0, time.Second, sgIsState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })); ok {
-			break
-		}
-	}
+	sgAwaitWatch(t, feed, obs, 30, 290)
 
 	// The strike is two seconds old when it arrives, as relayed strikes are:
 	// the all clear counts from it, so it is due well before an all clear
@@ -479,6 +471,22 @@ func (p *sgProcess) stop() error {
 		return p.err
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("still running 10s after SIGTERM")
+	}
+}
+
+// sgAwaitWatch publishes a strike at dist km, bearing deg, once a second
+// until the state shows the watch: the proof that stormguard's strike feed
+// subscription, which comes up with the daemon, is there.
+func sgAwaitWatch(t *testing.T, feed *mqtt.Client, obs *sgObserver, dist, bearing float64) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if i == 15 {
+			t.Fatalf("a strike %.0f km away never put stormguard on watch", dist)
+		}
+		sgStrike(t, feed, dist, bearing, time.Now())
+		if _, _, ok := obs.within(0, time.Second, sgIsState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })); ok {
+			return
+		}
 	}
 }
 

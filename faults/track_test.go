@@ -41,18 +41,8 @@ storm:
 `, extra, b.URL))
 	startSG(t, "stormguard", "-config", cfg, "-host", host, "-port", port, "-state-dir", t.TempDir(), "-name", "sgtrack")
 	feed := fleettest.Client(t, b.URL, nil)
-	// The feed's subscription comes up with the daemon: a strike 39 km
-	// east, repeated until the state shows the watch, proves it is there.
-	// Those strikes, all at one moment, are no tracked cell.
-	for i := 0; ; i++ {
-		if i == 15 {
-			t.Fatal("a strike 39 km away never put stormguard on watch")
-		}
-		sgStrike(t, feed, 39, 90, time.Now())
-		if _, _, ok := obs.within(0, time.Second, sgIsState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })); ok {
-			break
-		}
-	}
+	// Strikes 39 km east, all at one moment, are no tracked cell.
+	sgAwaitWatch(t, feed, obs, 39, 90)
 	return obs, feed
 }
 

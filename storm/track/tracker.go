@@ -48,27 +48,15 @@ func (t *Tracker) keyOf(p Point) gridKey {
 // cell with MinStrikes in its window is preferred to a smaller one, so a
 // few scattered strikes do not split a storm in two.
 func (t *Tracker) Add(at time.Time, p Point) *Cell {
-	k := t.keyOf(p)
 	var best *Cell
 	bestD, bestBig := t.cfg.JoinKM, false
-	for dx := int32(-1); dx <= 1; dx++ {
-		for dy := int32(-1); dy <= 1; dy++ {
-			for _, c := range t.grid[gridKey{k.x + dx, k.y + dy}] {
-				if at.Sub(c.Last) > t.cfg.Forget {
-					continue
-				}
-				e := c.expected(at, &t.cfg)
-				d := math.Hypot(e.X-p.X, e.Y-p.Y)
-				if d >= t.cfg.JoinKM {
-					continue
-				}
-				big := c.Fit(&t.cfg).N >= t.cfg.MinStrikes
-				if (big && !bestBig) || (big == bestBig && d < bestD) {
-					best, bestD, bestBig = c, d, big
-				}
-			}
+	t.Near(at, p, t.cfg.JoinKM, nil, func(c *Cell, d float64) bool {
+		big := c.Fit(&t.cfg).N >= t.cfg.MinStrikes
+		if (big && !bestBig) || (big == bestBig && d < bestD) {
+			best, bestD, bestBig = c, d, big
 		}
-	}
+		return true
+	})
 	if best == nil {
 		best = t.newCell(at)
 	}
@@ -78,27 +66,18 @@ func (t *Tracker) Add(at time.Time, p Point) *Cell {
 	return best
 }
 
-// mergeNear folds into c any other cell whose expected position is within
+// mergeNear folds into c another cell whose expected position is within
 // half of JoinKM of c's: two cells that close are one storm that a few
-// scattered first strikes split.
+// scattered first strikes split. One merge per strike is enough.
 func (t *Tracker) mergeNear(c *Cell) {
-	at := c.Last
-	pc := c.expected(at, &t.cfg)
-	k := t.keyOf(pc)
-	for dx := int32(-1); dx <= 1; dx++ {
-		for dy := int32(-1); dy <= 1; dy++ {
-			for _, o := range t.grid[gridKey{k.x + dx, k.y + dy}] {
-				if o == c || at.Sub(o.Last) > t.cfg.Forget {
-					continue
-				}
-				po := o.expected(at, &t.cfg)
-				if math.Hypot(po.X-pc.X, po.Y-pc.Y) < t.cfg.JoinKM/2 {
-					c.merge(o)
-					t.remove(slices.Index(t.cells, o))
-					return // the grid square changed under the loop; one merge per strike is enough
-				}
-			}
-		}
+	var o *Cell
+	t.Near(c.Last, c.expected(c.Last, &t.cfg), t.cfg.JoinKM/2, c, func(n *Cell, _ float64) bool {
+		o = n
+		return false
+	})
+	if o != nil {
+		c.merge(o)
+		t.remove(slices.Index(t.cells, o))
 	}
 }
 

@@ -59,7 +59,20 @@ var clientSeq atomic.Int64
 // connected and subscribed. It is closed when the test ends.
 func Client(t testing.TB, url string, setup func(*mqtt.Client)) *mqtt.Client {
 	t.Helper()
-	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: fmt.Sprintf("test-%d-%d", time.Now().UnixNano()%1e9, clientSeq.Add(1)), CleanSession: true})
+	return client(t, url, false, setup)
+}
+
+// OrderedClient is Client with messages handed to the handlers one at a
+// time, in the order they arrived (mqtt.Config.Ordered): for tests whose
+// handlers only queue what they get and that check its order.
+func OrderedClient(t testing.TB, url string, setup func(*mqtt.Client)) *mqtt.Client {
+	t.Helper()
+	return client(t, url, true, setup)
+}
+
+func client(t testing.TB, url string, ordered bool, setup func(*mqtt.Client)) *mqtt.Client {
+	t.Helper()
+	c, err := mqtt.New(mqtt.Config{Brokers: []string{url}, ClientID: fmt.Sprintf("test-%d-%d", time.Now().UnixNano()%1e9, clientSeq.Add(1)), CleanSession: true, Ordered: ordered})
 	if err != nil {
 		t.Fatal(err)
 	}

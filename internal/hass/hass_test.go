@@ -72,8 +72,10 @@ func TestDiscovery(t *testing.T) {
 
 func testDiscovery(t *testing.T, b *mqtttest.Broker) {
 	topics := wire.Topics{}
-	ch := make(chan mqtt.Message, 64)
-	c := fleettest.Client(t, b.URL, func(c *mqtt.Client) {
+	// Ordered: the checks below rely on configs arriving in the order the
+	// publisher sent them.
+	ch := make(chan mqtt.Message, 256)
+	c := fleettest.OrderedClient(t, b.URL, func(c *mqtt.Client) {
 		c.Handle("homeassistant/device/+/config", 1, func(m mqtt.Message) { ch <- m })
 	})
 	st, _ := wire.HostState{Host: "nas", Version: "1.4.0", Online: true}.Encode()

@@ -134,6 +134,8 @@ type Agent struct {
 	fleet   Fleet
 	fleetIn chan mqtt.Message
 	waiting string
+	// reannounced is when the agent last answered its own presence False.
+	reannounced time.Time
 	// hooked carries the pre-shutdown command's end to the loop, which
 	// journals it before the power command starts.
 	hooked chan hookDone

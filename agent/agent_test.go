@@ -607,3 +607,36 @@ func TestStoppedAfterPowerCommandSaysStopping(t *testing.T) {
 		t.Errorf("stopping ack %+v", a)
 	}
 }
+
+// TestOwnPresenceFalseIsAnsweredWhileConnected: the last will of an earlier
+// connection can reach the broker after the new connection's True (a
+// cluster that lost a node). The connected agent answers its own presence
+// False with True, at once, and not in a loop.
+func TestOwnPresenceFalseIsAnsweredWhileConnected(t *testing.T) {
+	mqtttest.Each(t, func(t *testing.T, b *mqtttest.Broker) {
+		w := newWatcher(t, b.URL)
+		newHost(t, b.URL, "nas", nil)
+		waitPresence(t, w, "nas", wire.PresenceTrue)
+		w.publish(wire.Topics{}.Presence("nas"), true, []byte(wire.PresenceFalse))
+		waitPresence(t, w, "nas", wire.PresenceFalse)
+		waitPresence(t, w, "nas", wire.PresenceTrue)
+		mqtttest.WaitRetained(t, b.URL, nil, wire.Topics{}.Presence("nas"), wire.PresenceTrue)
+	})
+}
+
+// waitPresence waits for a live presence message of host with payload.
+func waitPresence(t *testing.T, w *watcher, host, payload string) {
+	t.Helper()
+	want := wire.Topics{}.Presence(host) + " " + payload
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case p := <-w.pres:
+			if p == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q within 10s", want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"time"
 
 	"github.com/stormguard/stormguard/mqtt"
 	"github.com/stormguard/stormguard/wire"
@@ -25,8 +26,13 @@ func (a *Agent) handleFleet(ctx context.Context) mqtt.Handler {
 func (a *Agent) onFleet(m mqtt.Message) {
 	t := a.cfg.Topics
 	if host, ok := t.ParsePresenceTopic(m.Topic); ok {
-		if present, ok := wire.ParsePresence(m.Payload); ok && host != a.cfg.Host {
+		present, ok := wire.ParsePresence(m.Payload)
+		switch {
+		case !ok:
+		case host != a.cfg.Host:
 			a.fleet.SetPresence(host, present)
+		case !present:
+			a.ownPresenceFalse()
 		}
 		return
 	}
@@ -45,6 +51,25 @@ func (a *Agent) onFleet(m mqtt.Message) {
 		}
 		a.fleet.AddAck(k)
 	}
+}
+
+// reannounceEvery bounds how often the agent answers its own presence
+// False, so two processes under one host name cannot loop.
+const reannounceEvery = 5 * time.Second
+
+// ownPresenceFalse answers this host's presence going False while the
+// agent is connected: the last will of an earlier connection, delivered
+// after the new connection's True (a broker cluster that lost a node does
+// that when the session moves), or someone else's mistake. Left alone,
+// the host would look gone for as long as it stays connected.
+func (a *Agent) ownPresenceFalse() {
+	now := a.now()
+	if !a.online || (!a.reannounced.IsZero() && now.Sub(a.reannounced) < reannounceEvery) {
+		return
+	}
+	a.reannounced = now
+	a.log.Warn("this host's presence went False while connected (a last will delivered late?); announcing it again")
+	a.announce()
 }
 
 // gate is what the stages say about countdown p now. Until the retained

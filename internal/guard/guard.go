@@ -145,9 +145,13 @@ type Guard struct {
 	once   sync.Once
 	link   link
 	// wk follows the fleet for the wake-up after a storm; nil when off.
-	wk         *waker
-	runCtx     context.Context
-	refreshing atomic.Bool
+	wk     *waker
+	runCtx context.Context
+	// up is whether the broker link is up, and reannounced when the loop
+	// last answered its own presence False; both only the loop touches.
+	up          bool
+	reannounced time.Time
+	refreshing  atomic.Bool
 }
 
 // New checks cfg, restores the saved state, if any, and prepares the

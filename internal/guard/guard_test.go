@@ -149,3 +149,23 @@ func runGuardReady(t *testing.T, url, dir string) {
 		t.Fatal("guard not ready")
 	}
 }
+
+// TestOwnPresenceFalseIsAnswered: a False on stormguard's own presence
+// while it is connected (its last will from an earlier connection,
+// delivered late) is answered with True.
+func TestOwnPresenceFalseIsAnswered(t *testing.T) {
+	b := mqtttest.NATS(t)
+	topic := wire.Topics{}.Presence(Name)
+	c, ch := listen(t, b.URL, topic)
+	g := runGuard(t, b.URL, t.TempDir())
+	<-g.Ready()
+	isLive := func(payload string) func(mqtt.Message) bool {
+		return func(m mqtt.Message) bool { return !m.Retained && string(m.Payload) == payload }
+	}
+	next(t, ch, "presence True on connect", isLive(wire.PresenceTrue))
+	if err := c.Publish(t.Context(), topic, 1, true, []byte(wire.PresenceFalse)); err != nil {
+		t.Fatal(err)
+	}
+	next(t, ch, "the False", isLive(wire.PresenceFalse))
+	next(t, ch, "presence True again", isLive(wire.PresenceTrue))
+}

@@ -26,6 +26,8 @@ type input struct {
 	probe chan struct{}
 	// refresh asks for the retained state again (a wake-up ended).
 	refresh bool
+	// ownFalse: stormguard's own presence went False.
+	ownFalse bool
 }
 
 func (g *Guard) handle(in input) {
@@ -44,10 +46,22 @@ func (g *Guard) handle(in input) {
 	case in.published != "":
 		g.confirmed(in.published)
 	case in.connected:
+		g.up = true
 		g.linkUp(now)
 		g.announce()
 	case in.lost != nil:
+		g.up = false
 		g.linkDown(now, in.lost)
+	case in.ownFalse:
+		// The last will of an earlier connection delivered late (a broker
+		// cluster moving the session off a lost node), or a Service
+		// Manager that judged stormguard gone: while connected, say again
+		// that it is here, at most every 5 s.
+		if g.up && (g.reannounced.IsZero() || now.Sub(g.reannounced) >= 5*time.Second) {
+			g.reannounced = now
+			g.log.Warn("stormguard's presence went False while connected (a last will delivered late?); announcing it again")
+			g.announce()
+		}
 	case in.probe != nil:
 		close(in.probe)
 	case in.refresh:

@@ -88,6 +88,7 @@ func (g *Guard) connect() error {
 	}
 	c.Handle(g.cfg.Topics.Command(wire.Cancel), 1, g.onCancelMessage)
 	if g.wk != nil {
+		g.wk.ownFalse = func() { g.send(input{ownFalse: true}) }
 		g.wk.subscribe(c, g.cfg.Topics)
 	}
 	c.OnLost(func(err error) { g.send(input{lost: err}) })

@@ -89,8 +89,11 @@ type waker struct {
 	acks    map[string]wire.Ack // each host's latest
 	// changed is called when the fleet picture changed (to publish it).
 	changed func()
-	back    chan string
-	report  *WakeReport
+	// ownFalse, if set, is called when stormguard's own presence goes
+	// False (on paho's goroutine).
+	ownFalse func()
+	back     chan string
+	report   *WakeReport
 }
 
 func newWaker(cfg WakeConfig, dir string, log *slog.Logger) (*waker, error) {
@@ -125,6 +128,9 @@ func (w *waker) subscribe(c *mqtt.Client, t wire.Topics) {
 		present, valid := wire.ParsePresence(m.Payload)
 		if !ok || !valid {
 			return
+		}
+		if host == Name && !present && w.ownFalse != nil {
+			w.ownFalse()
 		}
 		w.mu.Lock()
 		w.present[host] = present

@@ -618,8 +618,20 @@ func TestOwnPresenceFalseIsAnsweredWhileConnected(t *testing.T) {
 		newHost(t, b.URL, "nas", nil)
 		waitPresence(t, w, "nas", wire.PresenceTrue)
 		w.publish(wire.Topics{}.Presence("nas"), true, []byte(wire.PresenceFalse))
-		waitPresence(t, w, "nas", wire.PresenceFalse)
-		waitPresence(t, w, "nas", wire.PresenceTrue)
+		// The watcher hands each message to its own goroutine: the False
+		// and the True that answers it may come in either order.
+		seen := map[string]bool{}
+		deadline := time.After(10 * time.Second)
+		for !seen[wire.PresenceFalse] || !seen[wire.PresenceTrue] {
+			select {
+			case p := <-w.pres:
+				if topic, payload, _ := strings.Cut(p, " "); topic == (wire.Topics{}).Presence("nas") {
+					seen[payload] = true
+				}
+			case <-deadline:
+				t.Fatalf("after the False: seen %v, want the False and a True", seen)
+			}
+		}
 		mqtttest.WaitRetained(t, b.URL, nil, wire.Topics{}.Presence("nas"), wire.PresenceTrue)
 	})
 }

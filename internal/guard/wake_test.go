@@ -108,6 +108,13 @@ func TestWakeAfterTheStorm(t *testing.T) {
 			publish(tp.Presence(h), true, "")
 		}
 	})
+	// A retained message is acknowledged before the broker hands it to a
+	// new subscription: wait until it does, or the guard may start
+	// without the fleet.
+	for h := range hosts {
+		mqtttest.WaitRetainedMatch(t, b.URL, nil, tp.State(h), h+"'s state", func(p []byte) bool { return len(p) > 0 })
+		mqtttest.WaitRetained(t, b.URL, nil, tp.Presence(h), "True")
+	}
 
 	stop := startWakingGuard(t, b.URL, dir, src, p)
 	now := time.Now()
@@ -171,17 +178,23 @@ func TestWakeAfterTheStorm(t *testing.T) {
 		break
 	}
 	publish(tp.Presence("nas"), true, "True")
-	ev := next(t, msgs, "the wake-up's report", func(m mqtt.Message) bool {
+	// The report comes as an event and in the state, on two topics: in
+	// either order.
+	var ev, st mqtt.Message
+	next(t, msgs, "the wake-up's report, as an event and in the state", func(m mqtt.Message) bool {
 		var e Event
-		return m.Topic == tp.Event(Name) && json.Unmarshal(m.Payload, &e) == nil && e.Kind == EventWake && strings.Contains(e.Text, "hosts back")
+		var s State
+		switch {
+		case m.Topic == tp.Event(Name) && json.Unmarshal(m.Payload, &e) == nil && e.Kind == EventWake && strings.Contains(e.Text, "hosts back"):
+			ev = m
+		case m.Topic == tp.State(Name) && json.Unmarshal(m.Payload, &s) == nil && s.Wake != nil && !s.Wake.Running && len(s.Wake.NotBack) > 0:
+			st = m
+		}
+		return ev.Topic != "" && st.Topic != ""
 	})
 	if !strings.Contains(string(ev.Payload), "2 of 3 hosts back; did not come back: desk") {
 		t.Errorf("report %s, want desk named", ev.Payload)
 	}
-	st := next(t, msgs, "state with the report", func(m mqtt.Message) bool {
-		var s State
-		return m.Topic == tp.State(Name) && json.Unmarshal(m.Payload, &s) == nil && s.Wake != nil && !s.Wake.Running
-	})
 	var s State
 	json.Unmarshal(st.Payload, &s)
 	if strings.Join(s.Wake.NotBack, ",") != "desk" || s.Wake.StormID != strings.TrimSuffix(cmd.ID, "-1") {

@@ -20,15 +20,31 @@ func hookScript(t *testing.T, h *host, rest string) []string {
 	return []string{script}
 }
 
-func TestPreShutdownRunsBeforeThePowerCommand(t *testing.T) {
+// hookHost starts host vmhost with a pre-shutdown command that runs rest
+// (timeout 0: the default), sends it a SHUTDOWN and waits for its first
+// executing ack.
+func hookHost(t *testing.T, rest string, timeout time.Duration) (*watcher, *host) {
+	t.Helper()
 	b := mqtttest.NATS(t)
 	w := newWatcher(t, b.URL)
 	h := newHost(t, b.URL, "vmhost", nil)
 	h.stop()
-	h.cfg.PreShutdownCmd = hookScript(t, h, "echo 3 VMs stopped\n")
+	h.cfg.PreShutdownCmd = hookScript(t, h, rest)
+	h.cfg.PreShutdownTimeout = timeout
 	h.start()
 	w.publish("SHUTDOWN", false, []byte("storm"))
 	w.waitAck("vmhost", wire.Executing)
+	return w, h
+}
+
+// hookRecord is the journal's record of the pre-shutdown command.
+func hookRecord(t *testing.T, h *host) journal.Record {
+	t.Helper()
+	return record(t, h, "hook", func(r journal.Record) bool { return r.Kind == journal.KindHook })
+}
+
+func TestPreShutdownRunsBeforeThePowerCommand(t *testing.T) {
+	w, h := hookHost(t, "echo 3 VMs stopped\n", 0)
 	k := w.waitAck("vmhost", wire.Executing)
 	if !strings.Contains(k.Detail, "pre-shutdown") || !strings.Contains(k.Detail, "ok after") || !strings.Contains(k.Detail, "3 VMs stopped") {
 		t.Errorf("hook ack detail %q, want its outcome and last line", k.Detail)
@@ -38,22 +54,14 @@ func TestPreShutdownRunsBeforeThePowerCommand(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0], "hook txt-") || !strings.HasPrefix(got[1], "shutdown txt-") {
 		t.Errorf("runs %q, want the hook, then the power command", got)
 	}
-	hook := record(t, h, "hook", func(r journal.Record) bool { return r.Kind == journal.KindHook })
+	hook := hookRecord(t, h)
 	if hook.State != wire.Done || !hook.At.Before(ended(t, h, hook.ID).At) {
 		t.Errorf("hook record %+v, want done before the outcome", hook)
 	}
 }
 
 func TestPreShutdownTimeLimit(t *testing.T) {
-	b := mqtttest.NATS(t)
-	w := newWatcher(t, b.URL)
-	h := newHost(t, b.URL, "vmhost", nil)
-	h.stop()
-	h.cfg.PreShutdownCmd = hookScript(t, h, "exec sleep 30\n")
-	h.cfg.PreShutdownTimeout = 300 * time.Millisecond
-	h.start()
-	w.publish("SHUTDOWN", false, []byte("storm"))
-	w.waitAck("vmhost", wire.Executing)
+	w, h := hookHost(t, "exec sleep 30\n", 300*time.Millisecond)
 	k := w.waitAck("vmhost", wire.Executing)
 	if !strings.Contains(k.Detail, "stopped after its time limit 300ms") {
 		t.Errorf("hook ack detail %q, want the time limit", k.Detail)
@@ -62,7 +70,7 @@ func TestPreShutdownTimeLimit(t *testing.T) {
 	if got := h.ran(); len(got) != 2 {
 		t.Errorf("runs %q, want the hook, then the power command", got)
 	}
-	if r := record(t, h, "hook", func(r journal.Record) bool { return r.Kind == journal.KindHook }); r.State != wire.Failed {
+	if r := hookRecord(t, h); r.State != wire.Failed {
 		t.Errorf("hook record state %s, want failed", r.State)
 	}
 }
@@ -70,15 +78,7 @@ func TestPreShutdownTimeLimit(t *testing.T) {
 // TestPreShutdownNotRunTwice: an agent stopped while its hook runs (a
 // power-off does that) runs neither the hook nor the power command again.
 func TestPreShutdownNotRunTwice(t *testing.T) {
-	b := mqtttest.NATS(t)
-	w := newWatcher(t, b.URL)
-	h := newHost(t, b.URL, "vmhost", nil)
-	h.stop()
-	h.cfg.PreShutdownCmd = hookScript(t, h, "exec sleep 3\n")
-	h.cfg.PreShutdownTimeout = 2 * time.Second
-	h.start()
-	w.publish("SHUTDOWN", false, []byte("storm"))
-	w.waitAck("vmhost", wire.Executing)
+	w, h := hookHost(t, "exec sleep 3\n", 2*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for len(h.ran()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // polling the file the hook writes

@@ -29,10 +29,10 @@ type Engine struct {
 	// threatSince is when each cell's prediction last began to call for a countdown.
 	threatSince map[int]time.Time
 	views       []Cell
-	// warnedLone is when a doubtful strike was last reported; doubted
+	// warnedDoubt is when a doubtful strike was last reported; doubted
 	// holds, per cell, the doubtful strike that waits for confirmation.
-	warnedLone time.Time
-	doubted    map[int]Strike
+	warnedDoubt time.Time
+	doubted     map[int]Strike
 	// fringeHits holds, per passing cell, when the strikes inside the
 	// radius at its fringe fell (storm time), over the lone window.
 	fringeHits map[int][]time.Time

@@ -53,10 +53,10 @@ func (e *Engine) closeUnseen(now time.Time, s Strike) {
 // noteDoubt reports, at most once per AllClear, a strike inside the
 // shutdown radius that starts no countdown because nothing confirms it.
 func (e *Engine) noteDoubt(now time.Time, s Strike, why string) {
-	if !e.warnedLone.IsZero() && now.Sub(e.warnedLone) < e.cfg.AllClear {
+	if !e.warnedDoubt.IsZero() && now.Sub(e.warnedDoubt) < e.cfg.AllClear {
 		return
 	}
-	e.warnedLone = now
+	e.warnedDoubt = now
 	e.event(EventInfo, fmt.Sprintf("%s is %s: no countdown unless another strike confirms it (a doubtful strike starts one only inside %.1f km)",
 		describe(s), why, e.cfg.closeRadius()))
 }
@@ -86,12 +86,12 @@ func (e *Engine) doubt(now time.Time, c *track.Cell, s Strike) (string, *track.C
 	var passing *track.Cell
 	near := false
 	e.tracker.Near(c.Last, track.FromPolar(s.DistanceKM, s.BearingDeg), tc.FringeKM, c, func(o *track.Cell, _ float64) bool {
-		switch {
-		case e.passesBy(now, o):
-			passing = o
-		case e.coming(now, o):
+		switch tracked, coming := e.outlook(now, o); {
+		case coming:
 			near = true
 			return false
+		case tracked:
+			passing = o
 		}
 		return true
 	})
@@ -137,24 +137,22 @@ func (e *Engine) stormElsewhere(now time.Time, c *track.Cell) bool {
 	return false
 }
 
-// passesBy reports whether c is tracked well enough to predict and its
-// lightning is not expected inside the shutdown radius.
-func (e *Engine) passesBy(now time.Time, c *track.Cell) bool {
+// outlook reports whether c is tracked well enough to predict (fitted,
+// not stale) and, if so, whether its lightning is expected inside the
+// shutdown radius within the horizon.
+func (e *Engine) outlook(now time.Time, c *track.Cell) (tracked, coming bool) {
 	if e.stormTime(now).Sub(c.Last) > e.cfg.Track.Stale {
-		return false
+		return false, false
 	}
 	p := e.predict(c)
-	return p.OK && p.Arrival.IsZero()
+	return p.OK, p.OK && !p.Arrival.IsZero()
 }
 
-// coming reports whether c is tracked well enough to predict and its
-// lightning is expected inside the shutdown radius within the horizon.
-func (e *Engine) coming(now time.Time, c *track.Cell) bool {
-	if e.stormTime(now).Sub(c.Last) > e.cfg.Track.Stale {
-		return false
-	}
-	p := e.predict(c)
-	return p.OK && !p.Arrival.IsZero()
+// passesBy reports whether c is tracked and its lightning is not expected
+// inside the shutdown radius.
+func (e *Engine) passesBy(now time.Time, c *track.Cell) bool {
+	tracked, coming := e.outlook(now, c)
+	return tracked && !coming
 }
 
 // fringe says where the passing cell c is, for a doubtful strike's event.

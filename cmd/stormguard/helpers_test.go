@@ -14,6 +14,7 @@ import (
 
 	"github.com/stormguard/stormguard/internal/guard"
 	"github.com/stormguard/stormguard/mqtt"
+	"github.com/stormguard/stormguard/storm"
 	"github.com/stormguard/stormguard/weather"
 	"github.com/stormguard/stormguard/wire"
 )
@@ -181,6 +182,20 @@ func isEvent(kind string) func(mqtt.Message) bool {
 	return func(m mqtt.Message) bool {
 		var e guard.Event
 		return m.Topic == wire.Topics{}.Event(guard.Name) && json.Unmarshal(m.Payload, &e) == nil && e.Kind == kind
+	}
+}
+
+// awaitWatch proves stormguard's strike feed subscription, which comes up
+// with the daemon, is there: a strike 30 km away, once a second until the
+// state shows the watch.
+func (w *watcher) awaitWatch() {
+	w.t.Helper()
+	watching := isState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })
+	for i := 0; !w.seen(0, time.Second, watching); i++ {
+		if i == 15 {
+			w.t.Fatal("a strike 30 km away never put stormguard on watch")
+		}
+		w.strike(30, 290)
 	}
 }
 

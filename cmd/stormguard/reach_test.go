@@ -16,7 +16,6 @@ import (
 	"github.com/stormguard/stormguard/internal/guard"
 	"github.com/stormguard/stormguard/internal/mqtttest"
 	"github.com/stormguard/stormguard/mqtt"
-	"github.com/stormguard/stormguard/storm"
 )
 
 // hook records the JSON bodies posted to it.
@@ -95,13 +94,7 @@ notify:
 		t.Errorf("discovery lacks the power-down button that power-buttons enables: %s", disc.Payload)
 	}
 
-	watching := isState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })
-	for i := 0; !w.seen(0, time.Second, watching); i++ {
-		if i == 15 {
-			t.Fatal("a strike 30 km away never put stormguard on watch")
-		}
-		w.strike(30, 290)
-	}
+	w.awaitWatch()
 	w.strike(9.2, 292.5)
 	sd, _ := w.wait(0, "SHUTDOWN", isShutdown(""))
 	id := decodeCommand(t, sd).ID

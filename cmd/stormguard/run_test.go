@@ -37,13 +37,7 @@ func TestStrikeFeedShutdownCancelAndRestart(t *testing.T) {
 
 		// The feed's subscription comes up with the daemon: a strike inside
 		// the watch radius, repeated until it shows, proves it is there.
-		watching := isState(func(s guard.State) bool { return s.Phase == storm.PhaseWatch })
-		for i := 0; !w.seen(0, time.Second, watching); i++ {
-			if i == 15 {
-				t.Fatal("a strike 30 km away never put stormguard on watch")
-			}
-			w.strike(30, 290)
-		}
+		w.awaitWatch()
 
 		w.strike(9.2, 292.5)
 		m, _ := w.wait(0, "SHUTDOWN", isShutdown(""))

@@ -13,6 +13,7 @@ type AgentOptions struct {
 	// Brokers are tried in order on every (re)connect.
 	Brokers []string
 	Host    string
+	Groups  []string
 	// Heartbeat is the agent's heartbeat interval; zero is off.
 	Heartbeat time.Duration
 }
@@ -23,7 +24,7 @@ type AgentOptions struct {
 func DryRunAgentOn(t testing.TB, o AgentOptions) {
 	t.Helper()
 	RunAgent(t, agent.Config{
-		Policy:      agent.Policy{Host: o.Host, MaxAge: 5 * time.Minute},
+		Policy:      agent.Policy{Host: o.Host, Groups: o.Groups, MaxAge: 5 * time.Minute},
 		MQTT:        mqtt.Config{Brokers: o.Brokers},
 		QoS:         1,
 		StateDir:    t.TempDir(),

@@ -19,17 +19,7 @@ import (
 // test ends.
 func DryRunAgent(t testing.TB, url, host string, groups ...string) {
 	t.Helper()
-	RunAgent(t, agent.Config{
-		Policy:      agent.Policy{Host: host, Groups: groups, MaxAge: 5 * time.Minute},
-		MQTT:        mqtt.Config{Brokers: []string{url}},
-		QoS:         1,
-		StateDir:    t.TempDir(),
-		ShutdownCmd: []string{"shutdown", "-h", "now"},
-		RebootCmd:   []string{"shutdown", "-r", "now"},
-		WarnBefore:  time.Second,
-		RunTimeout:  5 * time.Second,
-		DryRun:      true,
-	})
+	DryRunAgentOn(t, AgentOptions{Brokers: []string{url}, Host: host, Groups: groups})
 }
 
 // RunAgent runs an agent with cfg in the test's process until the test

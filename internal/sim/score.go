@@ -153,6 +153,21 @@ type OutKey struct {
 // strike inside the close radius started.
 type Counts struct{ Storms, Counted, Predicted, Close int }
 
+// add counts one storm that never came inside.
+func (c Counts) add(r Result) Counts {
+	c.Storms++
+	if r.Outcome.Countdowns > 0 {
+		c.Counted++
+		if r.Outcome.Predicted {
+			c.Predicted++
+		}
+		if r.Close {
+			c.Close++
+		}
+	}
+	return c
+}
+
 // Buckets are the closest approaches false countdowns are counted by;
 // each is [lower, next lower) km.
 var Buckets = [...]float64{0, 16, 22, 25, 35}
@@ -201,32 +216,11 @@ func Summarize(rs []Result) Summary {
 				}
 			}
 		default:
-			k := OutKey{r.Kind, bucket(r.ClosestKM)}
-			c := s.Outside[k]
-			c.Storms++
-			if r.Outcome.Countdowns > 0 {
-				c.Counted++
-				if r.Outcome.Predicted {
-					c.Predicted++
-				}
-				if r.Close {
-					c.Close++
-				}
+			b := bucket(r.ClosestKM)
+			for _, kind := range []Kind{r.Kind, "all"} {
+				k := OutKey{kind, b}
+				s.Outside[k] = s.Outside[k].add(r)
 			}
-			s.Outside[k] = c
-			k.Kind = "all"
-			c = s.Outside[k]
-			c.Storms++
-			if r.Outcome.Countdowns > 0 {
-				c.Counted++
-				if r.Outcome.Predicted {
-					c.Predicted++
-				}
-				if r.Close {
-					c.Close++
-				}
-			}
-			s.Outside[k] = c
 		}
 	}
 	s.MedianLead, s.P10Lead = quantile(leads, 0.5), quantile(leads, 0.1)
